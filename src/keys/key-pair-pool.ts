@@ -1,0 +1,76 @@
+import { generateRsaKeyPair, type RsaKeyPair } from "./rsa-key-pair.js";
+
+/** KeyPairSource hands out fresh key pairs, each to exactly one taker. */
+export interface KeyPairSource {
+  take(count: number): Promise<RsaKeyPair[]>;
+  close(): void;
+}
+
+export interface KeyPairPoolOptions {
+  /** How many pairs to keep ready. 0 generates every pair on demand. */
+  size: number;
+  /** How many background generations may run at once; keep it below the core count. */
+  concurrency: number;
+  generate?: () => Promise<RsaKeyPair>;
+}
+
+/**
+ * KeyPairPool keeps RSA key pairs generated ahead of demand, so a register or
+ * renew of a few providers pays no prime search on its own path. A pair is
+ * removed from the pool when taken and never handed out twice; the pool lives
+ * in memory only and is refilled in the background.
+ */
+export class KeyPairPool implements KeyPairSource {
+  private readonly ready: RsaKeyPair[] = [];
+  private readonly generate: () => Promise<RsaKeyPair>;
+  private running = 0;
+  private closed = false;
+
+  constructor(private readonly options: KeyPairPoolOptions) {
+    this.generate = options.generate ?? generateRsaKeyPair;
+    this.refill();
+  }
+
+  /** take returns `count` fresh pairs: pooled ones first, the rest generated now. */
+  async take(count: number): Promise<RsaKeyPair[]> {
+    const pooled = this.ready.splice(0, count);
+    const missing = count - pooled.length;
+    const generated = await Promise.all(Array.from({ length: missing }, () => this.generate()));
+
+    this.refill();
+    return [...pooled, ...generated];
+  }
+
+  /** readyCount is how many pairs wait in the pool. */
+  get readyCount(): number {
+    return this.ready.length;
+  }
+
+  /** close stops refilling; pairs in the pool are dropped. */
+  close(): void {
+    this.closed = true;
+    this.ready.length = 0;
+  }
+
+  private refill(): void {
+    while (
+      !this.closed &&
+      this.running < this.options.concurrency &&
+      this.ready.length + this.running < this.options.size
+    ) {
+      this.running += 1;
+      this.generate()
+        .then((pair) => {
+          if (!this.closed) this.ready.push(pair);
+        })
+        .catch(() => {
+          // A failed background generation only leaves the pool one short;
+          // the next take generates on demand and reports its own failure.
+        })
+        .finally(() => {
+          this.running -= 1;
+          this.refill();
+        });
+    }
+  }
+}
