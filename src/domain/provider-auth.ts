@@ -20,6 +20,12 @@ export interface ProviderCredentials {
   refreshToken: string;
 }
 
+/** IssuedToken is a signed access token and the provider whose key signed it. */
+export interface IssuedToken {
+  providerId: string;
+  accessToken: string;
+}
+
 /** GeneratedKeyPair is a key pair in UCloud's base64 DER encodings. */
 export interface GeneratedKeyPair {
   publicKey: string;
@@ -178,7 +184,7 @@ export class ProviderAuth {
   }
 
   /** refresh signs a provider access token for each refresh token. */
-  async refresh(refreshTokens: readonly string[]): Promise<string[]> {
+  async refresh(refreshTokens: readonly string[]): Promise<IssuedToken[]> {
     checkBulkSize(refreshTokens);
     refreshTokens.forEach((token, i) =>
       checkSecretShape(token, `items[${i}].refreshToken`, "refresh"),
@@ -197,13 +203,14 @@ export class ProviderAuth {
     return Promise.all(
       records.map(async (record) => {
         const key = await this.deps.signingKeys.forRecord(record);
-        return this.deps.signer.signProviderToken(key, record.id, now);
+        const accessToken = await this.deps.signer.signProviderToken(key, record.id, now);
+        return { providerId: record.id, accessToken };
       }),
     );
   }
 
   /** refreshAsOrchestrator signs, with each provider's key, a token proving a call is UCloud's. */
-  async refreshAsOrchestrator(ids: readonly string[]): Promise<string[]> {
+  async refreshAsOrchestrator(ids: readonly string[]): Promise<IssuedToken[]> {
     checkBulkSize(ids);
     ids.forEach((id, i) => checkProviderId(id, `items[${i}].providerId`));
 
@@ -212,7 +219,8 @@ export class ProviderAuth {
     return Promise.all(
       records.map(async (record) => {
         const key = await this.deps.signingKeys.forRecord(record);
-        return this.deps.signer.signOrchestratorToken(key, now);
+        const accessToken = await this.deps.signer.signOrchestratorToken(key, now);
+        return { providerId: record.id, accessToken };
       }),
     );
   }

@@ -1,0 +1,175 @@
+import { readFileSync } from "node:fs";
+
+import type { JSONWebKeySet } from "jose";
+
+import { DEFAULT_ORCHESTRATORS } from "../auth/call-policy.js";
+import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
+import { MasterKeyRing } from "../secrets/master-key-ring.js";
+import type { TrustedCallerKeys } from "../jwt/caller-tokens.js";
+import {
+  ConfigError,
+  PREFIX,
+  readChoice,
+  readInteger,
+  readList,
+  readString,
+  type Env,
+} from "./env-readers.js";
+
+/** Config is the whole, validated configuration of one service process. */
+export interface Config {
+  host: string;
+  port: number;
+  mongodb: { uri: string; database: string; timeoutMs: number } | undefined;
+  /** Trusted caller keys, or undefined to generate a development caller. */
+  callerKeys: TrustedCallerKeys | undefined;
+  callerIssuer: string;
+  issuer: string;
+  accessTokenTtlSeconds: number;
+  claimRetryWindowSeconds: number;
+  claimTokenTtlSeconds: number;
+  orchestrators: string[];
+  /** The master key ring, or undefined to generate one for the embedded mode. */
+  masterKeys: MasterKeyRing | undefined;
+  keyPoolSize: number;
+  logLevel: LogLevel;
+  shutdownGraceMs: number;
+}
+
+/**
+ * loadConfig reads and checks every `PROVIDER_AUTH_` variable. A bad value
+ * throws a ConfigError that names the variable and never echoes a secret.
+ */
+export function loadConfig(env: Env): Config {
+  const mongodbUri = readString(env, `${PREFIX}MONGODB_URI`) ?? readString(env, "MONGODB_URI");
+  const callerKeys = readCallerKeys(env);
+  const masterKeys = readMasterKeys(env);
+
+  // A real database outlives the process, so nothing may be generated for it:
+  // generated keys would die with the process and orphan every record.
+  if (mongodbUri !== undefined) {
+    const missing = [
+      masterKeys === undefined ? `${PREFIX}MASTER_KEYS (or ${PREFIX}MASTER_KEYS_FILE)` : "",
+      callerKeys === undefined
+        ? `a trusted caller key (${PREFIX}CALLER_PUBLIC_KEY, ${PREFIX}CALLER_JWKS_FILE ` +
+          `or ${PREFIX}CALLER_SHARED_SECRET)`
+        : "",
+    ].filter((m) => m !== "");
+    if (missing.length > 0) {
+      throw new ConfigError(`with a MongoDB store configured, set ${missing.join(" and ")}`);
+    }
+  }
+
+  return {
+    host: readString(env, `${PREFIX}HOST`) ?? "127.0.0.1",
+    port: readInteger(env, `${PREFIX}PORT`, 8080, { min: 0, max: 65535 }),
+    mongodb:
+      mongodbUri === undefined
+        ? undefined
+        : {
+            uri: checkMongoUri(mongodbUri),
+            database: readDatabaseName(env),
+            timeoutMs: readInteger(env, `${PREFIX}MONGODB_TIMEOUT_MS`, 3000, {
+              min: 100,
+              max: 60_000,
+            }),
+          },
+    callerKeys,
+    callerIssuer: readString(env, `${PREFIX}CALLER_ISSUER`) ?? "cloud.sdu.dk",
+    issuer: readString(env, `${PREFIX}ISSUER`) ?? "cloud.sdu.dk",
+    accessTokenTtlSeconds: readInteger(env, `${PREFIX}ACCESS_TOKEN_TTL_SECONDS`, 600, {
+      min: 30,
+      max: 86_400,
+    }),
+    claimRetryWindowSeconds: readInteger(env, `${PREFIX}CLAIM_RETRY_WINDOW_SECONDS`, 300, {
+      min: 0,
+      max: 86_400,
+    }),
+    claimTokenTtlSeconds: readInteger(env, `${PREFIX}CLAIM_TOKEN_TTL_SECONDS`, 7 * 86_400, {
+      min: 60,
+      max: 365 * 86_400,
+    }),
+    orchestrators: readList(env, `${PREFIX}ORCHESTRATORS`, DEFAULT_ORCHESTRATORS),
+    masterKeys,
+    keyPoolSize: readInteger(env, `${PREFIX}KEY_POOL_SIZE`, 8, { min: 0, max: 1000 }),
+    logLevel: readChoice(env, `${PREFIX}LOG_LEVEL`, LOG_LEVELS, "info"),
+    shutdownGraceMs: readInteger(env, `${PREFIX}SHUTDOWN_GRACE_MS`, 10_000, {
+      min: 0,
+      max: 300_000,
+    }),
+  };
+}
+
+function readCallerKeys(env: Env): TrustedCallerKeys | undefined {
+  const publicKey = readString(env, `${PREFIX}CALLER_PUBLIC_KEY`);
+  const jwksFile = readString(env, `${PREFIX}CALLER_JWKS_FILE`);
+  const sharedSecret = readString(env, `${PREFIX}CALLER_SHARED_SECRET`);
+
+  if (sharedSecret !== undefined && Buffer.byteLength(sharedSecret) < 32) {
+    throw new ConfigError(
+      `${PREFIX}CALLER_SHARED_SECRET must be at least 32 bytes: a shorter HS512 secret ` +
+        "can be guessed offline from any token signed with it",
+    );
+  }
+  const jwks = jwksFile === undefined ? undefined : readJwksFile(jwksFile);
+
+  if (publicKey === undefined && jwks === undefined && sharedSecret === undefined) return undefined;
+  return { publicKey, jwks, sharedSecret };
+}
+
+function readJwksFile(path: string): JSONWebKeySet {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ConfigError(
+      `${PREFIX}CALLER_JWKS_FILE ${JSON.stringify(path)} is not a readable JSON file: ` +
+        (error instanceof Error ? error.message : String(error)),
+    );
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new ConfigError(`${PREFIX}CALLER_JWKS_FILE must hold {"keys": [ ... ]} with a key`);
+  }
+  return parsed as JSONWebKeySet;
+}
+
+function readMasterKeys(env: Env): MasterKeyRing | undefined {
+  const inline = readString(env, `${PREFIX}MASTER_KEYS`);
+  const file = readString(env, `${PREFIX}MASTER_KEYS_FILE`);
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigError(`set ${PREFIX}MASTER_KEYS or ${PREFIX}MASTER_KEYS_FILE, not both`);
+  }
+
+  const name = inline !== undefined ? `${PREFIX}MASTER_KEYS` : `${PREFIX}MASTER_KEYS_FILE`;
+  let text = inline;
+  if (file !== undefined) {
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      throw new ConfigError(`${name} ${JSON.stringify(file)} cannot be read`);
+    }
+  }
+  if (text === undefined) return undefined;
+
+  try {
+    return MasterKeyRing.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function checkMongoUri(uri: string): string {
+  if (!/^mongodb(\+srv)?:\/\//.test(uri)) {
+    throw new ConfigError(`${PREFIX}MONGODB_URI must start with mongodb:// or mongodb+srv://`);
+  }
+  return uri;
+}
+
+function readDatabaseName(env: Env): string {
+  const name = readString(env, `${PREFIX}MONGODB_DATABASE`) ?? "provider_auth";
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(name)) {
+    throw new ConfigError(`${PREFIX}MONGODB_DATABASE must be 1 to 63 letters, digits, '_' or '-'`);
+  }
+  return name;
+}
