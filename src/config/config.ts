@@ -15,6 +15,7 @@ import {
   readString,
   type Env,
 } from "./env-readers.js";
+import { readTlsConfig, type TlsConfig } from "./tls-config.js";
 
 /** Config is the whole, validated configuration of one service process. */
 export interface Config {
@@ -34,6 +35,10 @@ export interface Config {
   keyPoolSize: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  /** Web origins whose pages may call the service from a browser; none by default. */
+  corsOrigins: string[];
+  /** With TLS set, the port serves HTTPS only (HTTP/2 and HTTP/1.1 by ALPN). */
+  tls: TlsConfig | undefined;
 }
 
 /**
@@ -97,7 +102,31 @@ export function loadConfig(env: Env): Config {
       min: 0,
       max: 300_000,
     }),
+    corsOrigins: readOrigins(env),
+    tls: readTlsConfig(env),
   };
+}
+
+// An origin is compared byte for byte with the browser's Origin header, so
+// only the exact form "scheme://host[:port]" can ever match.
+function readOrigins(env: Env): string[] {
+  const name = `${PREFIX}CORS_ORIGINS`;
+  const origins = readList(env, name, []);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
+      throw new ConfigError(
+        `${name} entry ${JSON.stringify(origin)} is not an origin: write it as ` +
+          "https://host or http://host:port, with no path, no trailing slash and no wildcard",
+      );
+    }
+  }
+  return origins;
 }
 
 function readCallerKeys(env: Env): TrustedCallerKeys | undefined {

@@ -13,6 +13,11 @@ export interface CallContext {
   peer: string;
   /** "grpc", "grpc-web", "connect" or "ucloud-json". */
   protocol: string;
+  /**
+   * Aborts when the answer is no longer wanted (the client's deadline passed,
+   * or the client left); its reason should be a DomainError saying which.
+   */
+  signal?: AbortSignal;
 }
 
 /** CallRecord collects what the log line of a call says beyond its outcome. */
@@ -27,6 +32,11 @@ export interface CallBoundaryOptions {
   orchestrators: ReadonlySet<string>;
   logger: Logger;
   clock: Clock;
+  /**
+   * The longest any call may take, deadline or not: a caller that sends no
+   * deadline must not keep the server working on its behalf for ever.
+   */
+  maxCallMs: number;
 }
 
 /**
@@ -42,17 +52,57 @@ export class CallBoundary {
   async run<T>(context: CallContext, work: (record: CallRecord) => Promise<T>): Promise<T> {
     const started = this.options.clock.now();
     const record: CallRecord = { caller: undefined, items: undefined, providerIds: [] };
+    const stop = this.stopSignal(context.signal);
 
     try {
-      record.caller = await this.admit(context);
-      const result = await work(record);
+      const result = await untilAborted(stop.signal, async () => {
+        record.caller = await this.admit(context);
+        // Admission may have waited on key lookups; start no work for a
+        // caller who has given up in the meantime.
+        stop.signal.throwIfAborted();
+        return work(record);
+      });
       this.logCall(context, record, started, undefined);
       return result;
     } catch (thrown) {
       const error = isDomainError(thrown) ? thrown : internalError(thrown);
       this.logCall(context, record, started, error);
       throw error;
+    } finally {
+      stop.dispose();
     }
+  }
+
+  private stopSignal(callerSignal: AbortSignal | undefined): {
+    signal: AbortSignal;
+    dispose: () => void;
+  } {
+    const controller = new AbortController();
+    const limitMs = this.options.maxCallMs;
+    const timer = setTimeout(() => {
+      controller.abort(
+        new DomainError(
+          "deadline_exceeded",
+          `the call took longer than the ${limitMs} ms allowed`,
+          {
+            reason: "server_call_limit",
+          },
+        ),
+      );
+    }, limitMs);
+    timer.unref();
+
+    const forward = () => controller.abort(asDomainError(callerSignal?.reason));
+    if (callerSignal?.aborted === true) forward();
+    else callerSignal?.addEventListener("abort", forward, { once: true });
+
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        clearTimeout(timer);
+        callerSignal?.removeEventListener("abort", forward);
+      },
+    };
   }
 
   private async admit(context: CallContext): Promise<Caller | undefined> {
@@ -90,6 +140,28 @@ export class CallBoundary {
       error: cause instanceof Error ? `${cause.name}: ${cause.message}` : undefined,
     });
   }
+}
+
+/**
+ * untilAborted settles with `work` or, if `signal` aborts first, with the
+ * abort reason. Work already started runs on, but its outcome is dropped.
+ */
+function untilAborted<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as unknown);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as unknown);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work()
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function asDomainError(reason: unknown): DomainError {
+  if (isDomainError(reason)) return reason;
+  return new DomainError("cancelled", "the client cancelled the call", {
+    reason: "client_cancelled",
+  });
 }
 
 function bearerToken(header: string | undefined): string {
