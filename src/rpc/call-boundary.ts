@@ -27,6 +27,7 @@ export interface CallRecord {
   providerIds: string[];
 }
 
+/** CallBoundaryOptions are what the boundary checks callers against, and where it logs. */
 export interface CallBoundaryOptions {
   verifier: CallerTokenVerifier;
   orchestrators: ReadonlySet<string>;

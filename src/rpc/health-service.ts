@@ -8,6 +8,7 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import type { ServiceHealth, ServingState } from "../service/service-health.js";
 
+/** HealthHandlerOptions say where the state comes from and which names a probe may ask about. */
 export interface HealthHandlerOptions {
   health: ServiceHealth;
   /** Names a probe may ask about; "" stands for the whole server. */

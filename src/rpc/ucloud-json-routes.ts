@@ -49,6 +49,7 @@ interface JsonRoute {
   prepare(body: unknown, url: URL): (record: CallRecord) => Promise<unknown>;
 }
 
+/** UcloudJsonRoutesOptions are the calls the routes run and the boundary they run them through. */
 export interface UcloudJsonRoutesOptions {
   calls: ProviderAuthCalls;
   boundary: CallBoundary;

@@ -8,9 +8,9 @@ type Request = Parameters<NodeListener>[0];
 type Response = Parameters<NodeListener>[1];
 
 // Browsers may send what Connect and gRPC-Web need, plus the bearer token.
-const ALLOWED_HEADERS = [...cors.allowedHeaders, "authorization"].join(", ");
+const ALLOWED_HEADERS = lowerCaseList([...cors.allowedHeaders, "authorization"]);
 // Without these a gRPC-Web client cannot read the status of a failed call.
-const EXPOSED_HEADERS = cors.exposedHeaders.join(", ");
+const EXPOSED_HEADERS = lowerCaseList(cors.exposedHeaders);
 const ALLOWED_METHODS = cors.allowedMethods.join(", ");
 // Browsers cap this anyway (Chromium at two hours); it saves a preflight per call.
 const PREFLIGHT_MAX_AGE_SECONDS = 7200;
@@ -63,4 +63,9 @@ export class CorsPolicy {
     response.end();
     return true;
   }
+}
+
+// Header names are case-insensitive; lower case is how HTTP/2 spells them.
+function lowerCaseList(names: readonly string[]): string {
+  return names.map((name) => name.toLowerCase()).join(", ");
 }

@@ -6,6 +6,7 @@ import type { TlsConfig } from "../config/tls-config.js";
 import type { RequestListener } from "./request-listener.js";
 import { TRANSPORT_LIMITS as LIMITS } from "./transport-limits.js";
 
+/** HttpFrontDoorOptions are what to answer with and how the port speaks. */
 export interface HttpFrontDoorOptions {
   listener: RequestListener;
   /** With TLS, the port speaks HTTPS only; without, cleartext HTTP/1.1 and HTTP/2. */
@@ -28,6 +29,7 @@ const HTTP2_SETTINGS: http2.Settings = {
 interface Http1Knobs {
   headersTimeout: number;
   requestTimeout: number;
+  connectionsCheckingInterval: number;
   keepAliveTimeout: number;
   maxHeaderSize: number;
 }
@@ -49,8 +51,9 @@ export class HttpFrontDoor {
 
   constructor(private readonly options: HttpFrontDoorOptions) {
     const listener: RequestListener = (request, response) => {
-      if (request.httpVersionMajor === 1 && response instanceof http.ServerResponse) {
+      if (request instanceof http.IncomingMessage && response instanceof http.ServerResponse) {
         this.adviseClosing(response);
+        dropAbandonedConnection(request, response);
       }
       options.listener(request, response);
     };
@@ -106,6 +109,7 @@ export class HttpFrontDoor {
       {
         headersTimeout: LIMITS.headersTimeoutMs,
         requestTimeout: LIMITS.requestTimeoutMs,
+        connectionsCheckingInterval: LIMITS.connectionsCheckingIntervalMs,
         keepAliveTimeout: LIMITS.keepAliveTimeoutMs,
         maxHeaderSize: LIMITS.maxHeaderBytes,
       },
@@ -153,6 +157,7 @@ export class HttpFrontDoor {
     const knobs: Http1Knobs = {
       headersTimeout: LIMITS.headersTimeoutMs,
       requestTimeout: LIMITS.requestTimeoutMs,
+      connectionsCheckingInterval: LIMITS.connectionsCheckingIntervalMs,
       keepAliveTimeout: LIMITS.keepAliveTimeoutMs,
       maxHeaderSize: LIMITS.maxHeaderBytes,
     };
@@ -171,6 +176,17 @@ export class HttpFrontDoor {
       if (this.closing) session.close();
     });
     server.on("stream", (stream: http2.ServerHttp2Stream, headers) => {
+      // Trailers end a gRPC answer. A client still sending its request then
+      // (say, a message over the size limit) would keep the stream, and so a
+      // graceful shutdown, open; RFC 9113 §8.1 lets the server stop it with
+      // RST_STREAM(NO_ERROR), sent after the trailers already queued.
+      stream.once("wantTrailers", () => {
+        setImmediate(() => {
+          if (stream.destroyed || stream.readableEnded) return;
+          stream.close(http2.constants.NGHTTP2_NO_ERROR);
+          stream.destroy();
+        });
+      });
       if (this.options.longLivedPaths.has(headers[":path"] ?? "")) return;
       stream.setTimeout(LIMITS.http2StreamIdleTimeoutMs, () => {
         stream.close(http2.constants.NGHTTP2_CANCEL);
@@ -215,4 +231,14 @@ export class HttpFrontDoor {
     socket.setTimeout(LIMITS.firstBytesTimeoutMs, () => socket.destroy());
     socket.on("error", () => socket.destroy());
   }
+}
+
+// dropAbandonedConnection closes an HTTP/1.1 connection once its answer is
+// out if the handler gave up reading the request body (e.g. over the size
+// limit): the unread rest would otherwise hold the connection open.
+function dropAbandonedConnection(request: http.IncomingMessage, response: http.ServerResponse) {
+  const socket = request.socket;
+  response.once("finish", () => {
+    if (request.destroyed && !request.complete) socket.destroySoon();
+  });
 }

@@ -18,6 +18,7 @@ import { CorsPolicy } from "./cors-policy.js";
 /** RequestListener answers one HTTP/1.1 or HTTP/2 request. */
 export type RequestListener = ReturnType<typeof connectNodeAdapter>;
 
+/** RequestListenerOptions are everything the routes of the port need. */
 export interface RequestListenerOptions {
   calls: ProviderAuthCalls;
   boundary: CallBoundary;

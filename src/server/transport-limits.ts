@@ -16,6 +16,8 @@ export const TRANSPORT_LIMITS = {
   headersTimeoutMs: 10_000,
   /** HTTP/1.1: the whole request must arrive within this. */
   requestTimeoutMs: 60_000,
+  /** HTTP/1.1: how often the two timeouts above are checked; Node's default is 30 s. */
+  connectionsCheckingIntervalMs: 2_000,
   /** HTTP/1.1: an idle kept-alive connection is closed after this. */
   keepAliveTimeoutMs: 5_000,
   /** HTTP/2: a stream with no traffic for this long is reset (health Watch excepted). */

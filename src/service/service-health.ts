@@ -4,6 +4,7 @@ import type { ProviderStore } from "../store/provider-store.js";
 /** ServingState is what a health probe learns: can this process answer calls now? */
 export type ServingState = "serving" | "not_serving";
 
+/** ServiceHealthOptions say what to ping and how often an answer is reused. */
 export interface ServiceHealthOptions {
   store: Pick<ProviderStore, "ping">;
   logger: Logger;
