@@ -21,7 +21,7 @@ export async function verifyAsProvider(
   token: string,
   publicKeySpki: string,
   expected: { sub: string; role: string; principalType: string },
-  options: { issuer?: string; lifetimeSeconds?: number } = {},
+  options: { issuer?: string; lifetimeSeconds?: number; nowMs?: number } = {},
 ): Promise<JWTPayload> {
   const key = createPublicKey({
     key: Buffer.from(publicKeySpki, "base64"),
@@ -35,6 +35,7 @@ export async function verifyAsProvider(
     audience: "all:write",
     subject: expected.sub,
     requiredClaims: ["iat", "exp", "jti"],
+    currentDate: new Date(options.nowMs ?? Date.now()),
   });
 
   const problems: string[] = [];
@@ -46,7 +47,7 @@ export async function verifyAsProvider(
   if (JSON.stringify(payload.aud) !== JSON.stringify(["all:write"])) problems.push("aud");
   const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0);
   if (lifetime !== (options.lifetimeSeconds ?? 600)) problems.push(`lifetime ${lifetime}`);
-  const now = Date.now() / 1000;
+  const now = (options.nowMs ?? Date.now()) / 1000;
   if ((payload.iat ?? Infinity) > now + 1) problems.push("iat in the future");
 
   if (problems.length > 0)
