@@ -41,7 +41,7 @@ export interface Config {
  * throws a ConfigError that names the variable and never echoes a secret.
  */
 export function loadConfig(env: Env): Config {
-  const mongodbUri = readString(env, `${PREFIX}MONGODB_URI`) ?? readString(env, "MONGODB_URI");
+  const mongodbUri = readMongoUri(env);
   const callerKeys = readCallerKeys(env);
   const masterKeys = readMasterKeys(env);
 
@@ -67,7 +67,7 @@ export function loadConfig(env: Env): Config {
       mongodbUri === undefined
         ? undefined
         : {
-            uri: checkMongoUri(mongodbUri),
+            uri: mongodbUri,
             database: readDatabaseName(env),
             timeoutMs: readInteger(env, `${PREFIX}MONGODB_TIMEOUT_MS`, 3000, {
               min: 100,
@@ -159,9 +159,13 @@ function readMasterKeys(env: Env): MasterKeyRing | undefined {
   }
 }
 
-function checkMongoUri(uri: string): string {
-  if (!/^mongodb(\+srv)?:\/\//.test(uri)) {
-    throw new ConfigError(`${PREFIX}MONGODB_URI must start with mongodb:// or mongodb+srv://`);
+function readMongoUri(env: Env): string | undefined {
+  const own = readString(env, `${PREFIX}MONGODB_URI`);
+  const name = own !== undefined ? `${PREFIX}MONGODB_URI` : "MONGODB_URI";
+  const uri = own ?? readString(env, "MONGODB_URI");
+
+  if (uri !== undefined && !/^mongodb(\+srv)?:\/\//.test(uri)) {
+    throw new ConfigError(`${name} must start with mongodb:// or mongodb+srv://`);
   }
   return uri;
 }
