@@ -32,6 +32,7 @@ export interface Config {
   /** The master key ring, or undefined to generate one for the embedded mode. */
   masterKeys: MasterKeyRing | undefined;
   keyPoolSize: number;
+  throttle: { burst: number; windowSeconds: number };
   logLevel: LogLevel;
   shutdownGraceMs: number;
 }
@@ -92,6 +93,13 @@ export function loadConfig(env: Env): Config {
     orchestrators: readList(env, `${PREFIX}ORCHESTRATORS`, DEFAULT_ORCHESTRATORS),
     masterKeys,
     keyPoolSize: readInteger(env, `${PREFIX}KEY_POOL_SIZE`, 8, { min: 0, max: 1000 }),
+    throttle: {
+      burst: readInteger(env, `${PREFIX}THROTTLE_FAILURES`, 20, { min: 0, max: 1_000_000 }),
+      windowSeconds: readInteger(env, `${PREFIX}THROTTLE_WINDOW_SECONDS`, 60, {
+        min: 1,
+        max: 86_400,
+      }),
+    },
     logLevel: readChoice(env, `${PREFIX}LOG_LEVEL`, LOG_LEVELS, "info"),
     shutdownGraceMs: readInteger(env, `${PREFIX}SHUTDOWN_GRACE_MS`, 10_000, {
       min: 0,

@@ -33,6 +33,8 @@ export async function startTestService(
     PROVIDER_AUTH_CALLER_PUBLIC_KEY: callerKey.publicKeySpki,
     PROVIDER_AUTH_KEY_POOL_SIZE: "4",
     PROVIDER_AUTH_SHUTDOWN_GRACE_MS: "2000",
+    // The suites make many failed calls on purpose; the throttle has its own tests.
+    PROVIDER_AUTH_THROTTLE_FAILURES: "0",
     ...options.env,
   });
   const service = await startService(config, { logger, store: options.store });
