@@ -13,6 +13,7 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import * as grpc from "@grpc/grpc-js";
 
 import { AuthProvidersService } from "../../gen/ucloud/auth/v1/auth_providers_pb.js";
+import { rememberSecretsIn } from "./secret-ledger.js";
 
 /** ApiError is a failed call, with the gRPC code name (e.g. INVALID_ARGUMENT). */
 export class ApiError extends Error {
@@ -40,8 +41,12 @@ function method(rpc: string): DescMethod {
   return found;
 }
 
+// Every answer passes through here, so the secret ledger sees every secret
+// the service handed out, whatever the transport.
 function asPlain(schema: DescMessage, message: Parameters<typeof toJson>[1]) {
-  return toJson(schema, message, { alwaysEmitImplicit: false }) as Record<string, unknown>;
+  const plain = toJson(schema, message, { alwaysEmitImplicit: false }) as Record<string, unknown>;
+  rememberSecretsIn(plain);
+  return plain;
 }
 
 /** grpcClient calls over HTTP/2 with @grpc/grpc-js, as UCloud's internal services do. */
@@ -54,6 +59,7 @@ export function grpcClient(address: string): ApiClient {
       const m = method(rpc);
       const metadata = new grpc.Metadata();
       if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
+      rememberSecretsIn(request);
 
       return new Promise((resolve, reject) => {
         client.makeUnaryRequest(
@@ -91,6 +97,7 @@ export function connectClient(baseUrl: string, protocol: "connect" | "grpc-web")
     async call(rpc, request, token) {
       const m = method(rpc);
       const headers = token === undefined ? undefined : { authorization: `Bearer ${token}` };
+      rememberSecretsIn(request);
       const invoke = client[m.localName as keyof typeof client] as (
         input: unknown,
         options: { headers?: Record<string, string> },

@@ -2,6 +2,8 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 
 import { SignJWT } from "jose";
 
+import { rememberSecret } from "./secret-ledger.js";
+
 /** TestCallerKey is a caller signing key the tests trust the service with. */
 export interface TestCallerKey {
   privateKey: KeyObject;
@@ -28,13 +30,18 @@ export interface CallerClaims {
 }
 
 /** signCallerToken signs a caller token as UCloud's core would, with claims a test may bend. */
-export function signCallerToken(key: TestCallerKey, claims: CallerClaims = {}): Promise<string> {
+export async function signCallerToken(
+  key: TestCallerKey,
+  claims: CallerClaims = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: claims.role ?? "SERVICE", principalType: "service" })
+  const token = await new SignJWT({ role: claims.role ?? "SERVICE", principalType: "service" })
     .setProtectedHeader({ alg: "RS256", typ: "JWT" })
     .setSubject(claims.sub ?? "_ucloud")
     .setIssuer(claims.iss ?? "cloud.sdu.dk")
     .setIssuedAt(now - (claims.issuedAgo ?? 0))
     .setExpirationTime(now + (claims.expiresIn ?? 600))
     .sign(key.privateKey);
+  rememberSecret(token);
+  return token;
 }

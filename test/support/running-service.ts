@@ -3,6 +3,7 @@ import { jsonLineLogger } from "../../src/log/logger.js";
 import { startService, type RunningService } from "../../src/service/start-service.js";
 import type { ProviderStore } from "../../src/store/provider-store.js";
 import { newCallerKey, signCallerToken, type TestCallerKey } from "./caller-tokens.js";
+import { rememberSecret, secretsFoundIn } from "./secret-ledger.js";
 
 /** TestService is a real service on a free loopback port, with what tests need around it. */
 export interface TestService {
@@ -39,11 +40,23 @@ export async function startTestService(
   });
   const service = await startService(config, { logger, store: options.store });
 
+  const serviceToken = await signCallerToken(callerKey);
+  rememberSecret(serviceToken);
+  if (service.developmentToken !== undefined) rememberSecret(service.developmentToken);
+
   return {
     service,
     callerKey,
-    serviceToken: await signCallerToken(callerKey),
+    serviceToken,
     logLines,
-    close: () => service.close(),
+    // Stopping is also the moment to prove the log holds no secret that any
+    // client in this test file was handed or sent.
+    async close() {
+      await service.close();
+      const { found, checked } = secretsFoundIn(logLines);
+      if (found > 0) {
+        throw new Error(`${found} of ${checked} secrets handed out appear in the service log`);
+      }
+    },
   };
 }
