@@ -136,7 +136,7 @@ export function describeApi(transport: string, makeClient: ClientFactory): void 
         expect((error as ApiError).message).toContain("items[6].id");
       });
 
-      it("refuses an id that is already registered as ALREADY_EXISTS, changing nothing", async () => {
+      it("refuses an id that is taken as ALREADY_EXISTS, changing nothing", async () => {
         const { id } = await registerAndClaim();
         const error = await expectStoreUnchanged(test.service.store, () =>
           call("Register", { items: [{ id: freshId() }, { id }] }),
@@ -167,7 +167,7 @@ export function describeApi(transport: string, makeClient: ClientFactory): void 
         expect((error as ApiError).message).not.toContain(claimToken || "\u0000");
       });
 
-      it("lets a retry within the window issue a new refresh token and retire the old", async () => {
+      it("lets a retry in the window issue a new refresh token, retiring the old", async () => {
         const provider = await registerAndClaim();
         const retried = await call("Claim", { items: [{ claimToken: provider.claimToken }] });
         const second = (retried.responses as Record<string, string>[])[0]!;

@@ -25,7 +25,7 @@ export function rememberSecretsIn(value: unknown): void {
   }
 }
 
-/** secretsFoundIn returns how many remembered secrets occur in `lines`, and how many were checked. */
+/** secretsFoundIn counts the remembered secrets that occur in `lines`, and those checked. */
 export function secretsFoundIn(lines: readonly string[]): { found: number; checked: number } {
   const text = lines.join("\n");
   let found = 0;
