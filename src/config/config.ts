@@ -33,6 +33,7 @@ export interface Config {
   /** The master key ring, or undefined to generate one for the embedded mode. */
   masterKeys: MasterKeyRing | undefined;
   keyPoolSize: number;
+  throttle: { burst: number; windowSeconds: number };
   logLevel: LogLevel;
   shutdownGraceMs: number;
   /** Web origins whose pages may call the service from a browser; none by default. */
@@ -46,7 +47,7 @@ export interface Config {
  * throws a ConfigError that names the variable and never echoes a secret.
  */
 export function loadConfig(env: Env): Config {
-  const mongodbUri = readString(env, `${PREFIX}MONGODB_URI`) ?? readString(env, "MONGODB_URI");
+  const mongodbUri = readMongoUri(env);
   const callerKeys = readCallerKeys(env);
   const masterKeys = readMasterKeys(env);
 
@@ -72,7 +73,7 @@ export function loadConfig(env: Env): Config {
       mongodbUri === undefined
         ? undefined
         : {
-            uri: checkMongoUri(mongodbUri),
+            uri: mongodbUri,
             database: readDatabaseName(env),
             timeoutMs: readInteger(env, `${PREFIX}MONGODB_TIMEOUT_MS`, 3000, {
               min: 100,
@@ -97,6 +98,13 @@ export function loadConfig(env: Env): Config {
     orchestrators: readList(env, `${PREFIX}ORCHESTRATORS`, DEFAULT_ORCHESTRATORS),
     masterKeys,
     keyPoolSize: readInteger(env, `${PREFIX}KEY_POOL_SIZE`, 8, { min: 0, max: 1000 }),
+    throttle: {
+      burst: readInteger(env, `${PREFIX}THROTTLE_FAILURES`, 20, { min: 0, max: 1_000_000 }),
+      windowSeconds: readInteger(env, `${PREFIX}THROTTLE_WINDOW_SECONDS`, 60, {
+        min: 1,
+        max: 86_400,
+      }),
+    },
     logLevel: readChoice(env, `${PREFIX}LOG_LEVEL`, LOG_LEVELS, "info"),
     shutdownGraceMs: readInteger(env, `${PREFIX}SHUTDOWN_GRACE_MS`, 10_000, {
       min: 0,
@@ -188,9 +196,13 @@ function readMasterKeys(env: Env): MasterKeyRing | undefined {
   }
 }
 
-function checkMongoUri(uri: string): string {
-  if (!/^mongodb(\+srv)?:\/\//.test(uri)) {
-    throw new ConfigError(`${PREFIX}MONGODB_URI must start with mongodb:// or mongodb+srv://`);
+function readMongoUri(env: Env): string | undefined {
+  const own = readString(env, `${PREFIX}MONGODB_URI`);
+  const name = own !== undefined ? `${PREFIX}MONGODB_URI` : "MONGODB_URI";
+  const uri = own ?? readString(env, "MONGODB_URI");
+
+  if (uri !== undefined && !/^mongodb(\+srv)?:\/\//.test(uri)) {
+    throw new ConfigError(`${name} must start with mongodb:// or mongodb+srv://`);
   }
   return uri;
 }

@@ -3,7 +3,7 @@ import type { KeyPairSource } from "../keys/key-pair-pool.js";
 import type { RsaKeyPair } from "../keys/rsa-key-pair.js";
 import type { PrivateKeySealer } from "../secrets/private-key-sealer.js";
 import type { RandomSource } from "../secrets/random.js";
-import { isWellFormedSecretToken, newSecretToken } from "../secrets/secret-token.js";
+import { newSecretToken } from "../secrets/secret-token.js";
 import type { TokenHasher } from "../secrets/token-hasher.js";
 import type { ProviderRecord, ProviderStore } from "../store/provider-store.js";
 import { applyChanges } from "./apply-changes.js";
@@ -12,6 +12,13 @@ import type { Clock } from "./clock.js";
 import { DomainError, providerExists } from "./errors.js";
 import { checkProviderId } from "./provider-id.js";
 import type { SigningKeys } from "./signing-keys.js";
+import {
+  BAD_CLAIM_TOKEN,
+  BAD_REFRESH_TOKEN,
+  checkSecretShape,
+  firstMatch,
+  indexBy,
+} from "./token-lookup.js";
 
 /** ProviderCredentials is what claim and renew hand to a provider. */
 export interface ProviderCredentials {
@@ -53,11 +60,6 @@ export interface ProviderAuthDependencies {
 
 // Enough to recognise a replayed refresh token for a few renewals back.
 const RETIRED_HASHES_KEPT = 5;
-
-const BAD_CLAIM_TOKEN =
-  "is not a valid claim token: it is unknown, expired, or its retry window has passed";
-const BAD_REFRESH_TOKEN =
-  "is not a valid refresh token: claim or renew the provider to get a new one";
 
 /**
  * ProviderAuth is the token domain: UCloud's auth.providers calls, free of
@@ -238,7 +240,7 @@ export class ProviderAuth {
     return { publicKey: pair!.publicKey, privateKey: pair!.privateKeyPkcs8.toString("base64") };
   }
 
-  /** findAll returns the records of `ids` in their order, or throws NOT_FOUND for the first unknown. */
+  /** findAll returns the records of `ids` in order, or throws NOT_FOUND for the first unknown. */
   private async findAll(ids: readonly string[]): Promise<ProviderRecord[]> {
     const found = await this.deps.store.findByIds(ids);
     const byId = new Map(found.map((r) => [r.id, r]));
@@ -286,36 +288,4 @@ export class ProviderAuth {
       securityEvent: replay,
     });
   }
-}
-
-function checkSecretShape(token: string, field: string, kind: "claim" | "refresh"): void {
-  if (isWellFormedSecretToken(token)) return;
-
-  const message = kind === "claim" ? BAD_CLAIM_TOKEN : BAD_REFRESH_TOKEN;
-  throw new DomainError("unauthenticated", `${field} ${message}`, {
-    reason: `malformed_${kind}_token`,
-  });
-}
-
-function indexBy(
-  records: readonly ProviderRecord[],
-  hashOf: (r: ProviderRecord) => string | null,
-): Map<string, ProviderRecord> {
-  const byHash = new Map<string, ProviderRecord>();
-  for (const record of records) {
-    const hash = hashOf(record);
-    if (hash !== null) byHash.set(hash, record);
-  }
-  return byHash;
-}
-
-function firstMatch(
-  byHash: ReadonlyMap<string, ProviderRecord>,
-  hashes: readonly string[],
-): ProviderRecord | undefined {
-  for (const hash of hashes) {
-    const record = byHash.get(hash);
-    if (record !== undefined) return record;
-  }
-  return undefined;
 }

@@ -1,6 +1,7 @@
 import { authorize, CALL_POLICY, type RpcName } from "../auth/call-policy.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError, internalError, isDomainError } from "../domain/errors.js";
+import type { FailureThrottle } from "../auth/failure-throttle.js";
 import type { Caller, CallerTokenVerifier } from "../jwt/caller-tokens.js";
 import type { Logger } from "../log/logger.js";
 
@@ -33,12 +34,16 @@ export interface CallBoundaryOptions {
   orchestrators: ReadonlySet<string>;
   logger: Logger;
   clock: Clock;
+  throttle: FailureThrottle;
   /**
    * The longest any call may take, deadline or not: a caller that sends no
    * deadline must not keep the server working on its behalf for ever.
    */
   maxCallMs: number;
 }
+
+// The calls whose failures are guesses at a secret token.
+const THROTTLED_RPCS: ReadonlySet<RpcName> = new Set(["Refresh", "Claim"]);
 
 /**
  * CallBoundary is where every call enters, whatever its transport: it
@@ -55,7 +60,11 @@ export class CallBoundary {
     const record: CallRecord = { caller: undefined, items: undefined, providerIds: [] };
     const stop = this.stopSignal(context.signal);
 
+    const throttled = THROTTLED_RPCS.has(context.rpc);
     try {
+      if (throttled && this.options.throttle.isBlocked(context.peer, started)) {
+        throw tooManyFailures();
+      }
       const result = await untilAborted(stop.signal, async () => {
         record.caller = await this.admit(context);
         // Admission may have waited on key lookups; start no work for a
@@ -67,6 +76,9 @@ export class CallBoundary {
       return result;
     } catch (thrown) {
       const error = isDomainError(thrown) ? thrown : internalError(thrown);
+      if (throttled && error.code === "unauthenticated") {
+        this.options.throttle.recordFailure(context.peer, started);
+      }
       this.logCall(context, record, started, error);
       throw error;
     } finally {
@@ -175,6 +187,14 @@ function bearerToken(header: string | undefined): string {
     );
   }
   return match[1]!;
+}
+
+function tooManyFailures(): DomainError {
+  return new DomainError(
+    "resource_exhausted",
+    "too many failed authentications from this address; wait a minute before trying again",
+    { reason: "auth_failures_throttled" },
+  );
 }
 
 function logLevelOf(error: DomainError): "warn" | "error" {

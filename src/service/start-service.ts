@@ -11,6 +11,7 @@ import { KeyPairPool } from "../keys/key-pair-pool.js";
 import type { Logger } from "../log/logger.js";
 import { CallBoundary } from "../rpc/call-boundary.js";
 import { providerAuthCalls } from "../rpc/provider-auth-calls.js";
+import { FailureThrottle } from "../auth/failure-throttle.js";
 import { MasterKeyRing } from "../secrets/master-key-ring.js";
 import { PrivateKeySealer } from "../secrets/private-key-sealer.js";
 import { cryptoRandom, type RandomSource } from "../secrets/random.js";
@@ -95,6 +96,7 @@ export async function startService(config: Config, options: StartOptions): Promi
     orchestrators: new Set(config.orchestrators),
     logger,
     clock,
+    throttle: new FailureThrottle({ ...config.throttle, maxAddresses: 10_000 }),
     maxCallMs: TRANSPORT_LIMITS.maxTimeoutMs,
   });
 
