@@ -64,13 +64,15 @@ const RETIRED_HASHES_KEPT = 5;
 /**
  * ProviderAuth is the token domain: UCloud's auth.providers calls, free of
  * any transport. Every call checks its whole request before any expensive
- * work, and changes the store all or nothing.
+ * work, and changes the store all or nothing. Calls that write take an
+ * optional signal and check it just before writing: work for a caller who
+ * has given up is dropped rather than committed behind its back.
  */
 export class ProviderAuth {
   constructor(private readonly deps: ProviderAuthDependencies) {}
 
   /** register creates providers with fresh key pairs and returns their claim tokens. */
-  async register(ids: readonly string[]): Promise<string[]> {
+  async register(ids: readonly string[], signal?: AbortSignal): Promise<string[]> {
     checkBulkSize(ids);
     ids.forEach((id, i) => checkProviderId(id, `items[${i}].id`));
     rejectRepeats(ids, "id");
@@ -95,6 +97,7 @@ export class ProviderAuth {
       createdAt: now,
       updatedAt: now,
     }));
+    signal?.throwIfAborted();
     await this.deps.store.insertAll(records);
 
     return claimTokens;
@@ -106,7 +109,10 @@ export class ProviderAuth {
    * lost the answer can retry); each use issues a new refresh token and
    * retires the one before. After the window the token is dead.
    */
-  async claim(claimTokens: readonly string[]): Promise<ProviderCredentials[]> {
+  async claim(
+    claimTokens: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<ProviderCredentials[]> {
     checkBulkSize(claimTokens);
     claimTokens.forEach((token, i) => checkSecretShape(token, `items[${i}].claimToken`, "claim"));
     rejectRepeats(claimTokens, "claimToken");
@@ -140,6 +146,7 @@ export class ProviderAuth {
         },
       };
     });
+    signal?.throwIfAborted();
     await applyChanges(this.deps.store, changes);
 
     return records.map((r, i) => ({
@@ -153,7 +160,7 @@ export class ProviderAuth {
    * renew gives providers a new key pair and refresh token, retiring the old
    * refresh token and any claim token still outstanding.
    */
-  async renew(ids: readonly string[]): Promise<ProviderCredentials[]> {
+  async renew(ids: readonly string[], signal?: AbortSignal): Promise<ProviderCredentials[]> {
     checkBulkSize(ids);
     ids.forEach((id, i) => checkProviderId(id, `items[${i}].id`));
     rejectRepeats(ids, "id");
@@ -176,6 +183,7 @@ export class ProviderAuth {
         },
       };
     });
+    signal?.throwIfAborted();
     await applyChanges(this.deps.store, changes);
 
     return changes.map(({ after }, i) => ({

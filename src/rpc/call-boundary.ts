@@ -26,6 +26,12 @@ export interface CallRecord {
   caller: Caller | undefined;
   items: number | undefined;
   providerIds: string[];
+  /**
+   * Aborts once nobody waits for the answer. Calls that change the store hand
+   * it to the domain, which checks it just before writing, so a call that was
+   * answered DEADLINE_EXCEEDED or CANCELLED does not change anything later.
+   */
+  signal: AbortSignal;
 }
 
 /** CallBoundaryOptions are what the boundary checks callers against, and where it logs. */
@@ -57,8 +63,13 @@ export class CallBoundary {
   /** run performs one call; the error it throws is always a DomainError. */
   async run<T>(context: CallContext, work: (record: CallRecord) => Promise<T>): Promise<T> {
     const started = this.options.clock.now();
-    const record: CallRecord = { caller: undefined, items: undefined, providerIds: [] };
     const stop = this.stopSignal(context.signal);
+    const record: CallRecord = {
+      caller: undefined,
+      items: undefined,
+      providerIds: [],
+      signal: stop.signal,
+    };
 
     const throttled = THROTTLED_RPCS.has(context.rpc);
     try {

@@ -58,14 +58,15 @@ export function providerAuthCalls(domain: ProviderAuth): ProviderAuthCalls {
     async Register(request, record) {
       const ids = request.items.map((item) => item.id);
       record.items = ids.length;
-      const claimTokens = await domain.register(ids);
+      const claimTokens = await domain.register(ids, record.signal);
       record.providerIds = ids;
       return { responses: claimTokens.map((claimToken) => ({ claimToken })) };
     },
 
     async Claim(request, record) {
       record.items = request.items.length;
-      const credentials = await domain.claim(request.items.map((item) => item.claimToken));
+      const claimTokens = request.items.map((item) => item.claimToken);
+      const credentials = await domain.claim(claimTokens, record.signal);
       record.providerIds = credentials.map((c) => c.providerId);
       return { responses: credentials };
     },
@@ -73,7 +74,7 @@ export function providerAuthCalls(domain: ProviderAuth): ProviderAuthCalls {
     async Renew(request, record) {
       const ids = request.items.map((item) => item.id);
       record.items = ids.length;
-      const credentials = await domain.renew(ids);
+      const credentials = await domain.renew(ids, record.signal);
       record.providerIds = ids;
       return { responses: credentials };
     },
