@@ -199,6 +199,9 @@ export class ProviderAuth {
     refreshTokens.forEach((token, i) =>
       checkSecretShape(token, `items[${i}].refreshToken`, "refresh"),
     );
+    // A repeat would cost one more signature for nothing: refused like any
+    // other repeat, so one token cannot buy a thousand signatures a call.
+    rejectRepeats(refreshTokens, "refreshToken");
 
     const candidates = refreshTokens.map((t) => this.deps.hasher.candidates(t));
     const found = await this.deps.store.findByRefreshTokenHashes(candidates.flat());
@@ -223,6 +226,7 @@ export class ProviderAuth {
   async refreshAsOrchestrator(ids: readonly string[]): Promise<IssuedToken[]> {
     checkBulkSize(ids);
     ids.forEach((id, i) => checkProviderId(id, `items[${i}].providerId`));
+    rejectRepeats(ids, "providerId");
 
     const records = await this.findAll(ids);
     const now = this.deps.clock.now();
