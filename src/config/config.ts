@@ -5,7 +5,11 @@ import type { JSONWebKeySet } from "jose";
 import { DEFAULT_ORCHESTRATORS } from "../auth/call-policy.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { MasterKeyRing } from "../secrets/master-key-ring.js";
-import type { TrustedCallerKeys } from "../jwt/caller-tokens.js";
+import {
+  checkTrustedCallerKeys,
+  TrustedKeyError,
+  type TrustedCallerKeys,
+} from "../jwt/caller-tokens.js";
 import {
   ConfigError,
   PREFIX,
@@ -151,7 +155,20 @@ function readCallerKeys(env: Env): TrustedCallerKeys | undefined {
   const jwks = jwksFile === undefined ? undefined : readJwksFile(jwksFile);
 
   if (publicKey === undefined && jwks === undefined && sharedSecret === undefined) return undefined;
-  return { publicKey, jwks, sharedSecret };
+
+  const keys = { publicKey, jwks, sharedSecret };
+  try {
+    checkTrustedCallerKeys(keys);
+  } catch (error) {
+    if (!(error instanceof TrustedKeyError)) throw error;
+    const variable = {
+      publicKey: "CALLER_PUBLIC_KEY",
+      jwks: "CALLER_JWKS_FILE",
+      sharedSecret: "CALLER_SHARED_SECRET",
+    }[error.source];
+    throw new ConfigError(`${PREFIX}${variable} ${error.message}`);
+  }
+  return keys;
 }
 
 function readJwksFile(path: string): JSONWebKeySet {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,16 @@ import { loadConfig } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/env-readers.js";
 
 const MASTER_KEY = `k1:${Buffer.alloc(32, 7).toString("base64")}`;
+const ED25519_PEM = generateKeyPairSync("ed25519")
+  .publicKey.export({ type: "spki", format: "pem" })
+  .toString();
+
+function jwksFile(keys: object[]): string {
+  const dir = mkdtempSync(join(tmpdir(), "provider-auth-config-"));
+  const file = join(dir, "jwks.json");
+  writeFileSync(file, JSON.stringify({ keys }));
+  return file;
+}
 
 function configError(env: Record<string, string>): string {
   try {
@@ -53,6 +64,9 @@ describe("configuration", () => {
     [{ PROVIDER_AUTH_CALLER_SHARED_SECRET: "too-short" }, "PROVIDER_AUTH_CALLER_SHARED_SECRET"],
     [{ PROVIDER_AUTH_CALLER_JWKS_FILE: "/nonexistent.json" }, "PROVIDER_AUTH_CALLER_JWKS_FILE"],
     [{ PROVIDER_AUTH_MONGODB_URI: "postgres://x" }, "PROVIDER_AUTH_MONGODB_URI"],
+    [{ PROVIDER_AUTH_CALLER_PUBLIC_KEY: "garbage" }, "PROVIDER_AUTH_CALLER_PUBLIC_KEY"],
+    [{ PROVIDER_AUTH_CALLER_PUBLIC_KEY: ED25519_PEM }, "PROVIDER_AUTH_CALLER_PUBLIC_KEY"],
+    [{ PROVIDER_AUTH_MASTER_KEYS: `${MASTER_KEY}!!!` }, "PROVIDER_AUTH_MASTER_KEYS"],
   ])("refuses %j, naming the variable", (env, variable) => {
     expect(configError(env)).toContain(variable);
   });
@@ -81,11 +95,27 @@ describe("configuration", () => {
   });
 
   it("reads a JWKS file of caller keys", () => {
-    const dir = mkdtempSync(join(tmpdir(), "provider-auth-config-"));
-    const file = join(dir, "jwks.json");
-    writeFileSync(file, JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "a", y: "b" }] }));
-    expect(
-      loadConfig({ PROVIDER_AUTH_CALLER_JWKS_FILE: file }).callerKeys?.jwks?.keys,
-    ).toHaveLength(1);
+    const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({
+      format: "jwk",
+    });
+    const config = loadConfig({ PROVIDER_AUTH_CALLER_JWKS_FILE: jwksFile([jwk]) });
+    expect(config.callerKeys?.jwks?.keys).toHaveLength(1);
+  });
+
+  it.each([
+    ["a symmetric key", { kty: "oct", k: "c2VjcmV0" }],
+    ["alg none", { ...rsaJwk(), alg: "none" }],
+    ["alg HS256 on an RSA key", { ...rsaJwk(), alg: "HS256" }],
+    ["an EC key claiming RS256", { kty: "EC", crv: "P-256", x: "a", y: "b", alg: "RS256" }],
+    ["broken EC coordinates", { kty: "EC", crv: "P-256", x: "a", y: "b" }],
+    ["a 1024-bit RSA key", rsaJwk(1024)],
+  ])("refuses a JWKS holding %s, naming the variable", (_name, jwk) => {
+    expect(configError({ PROVIDER_AUTH_CALLER_JWKS_FILE: jwksFile([jwk]) })).toContain(
+      "PROVIDER_AUTH_CALLER_JWKS_FILE",
+    );
   });
 });
+
+function rsaJwk(bits = 2048): object {
+  return generateKeyPairSync("rsa", { modulusLength: bits }).publicKey.export({ format: "jwk" });
+}

@@ -86,6 +86,9 @@ describe("caller tokens", () => {
     ["not yet valid", { nbf: Math.floor(Date.now() / 1000) + 600 }, "bad_claim_nbf"],
     ["of another issuer", { iss: "elsewhere" }, "bad_claim_iss"],
     ["without exp", { exp: undefined }, "bad_claim_exp"],
+    ["issued in the future", { iat: Math.floor(Date.now() / 1000) + 3600 }, "bad_claim_iat"],
+    ["issued before the epoch", { iat: -5 }, "token_expired"],
+    ["valid for ever", { exp: 1e15 }, "token_lifetime_too_long"],
   ])("refuses a token %s", async (_name, change, expected) => {
     const token = await new SignJWT({ ...goodClaims(), ...change })
       .setProtectedHeader({ alg: "RS256" })
