@@ -1,0 +1,17 @@
+import { fileURLToPath } from "node:url";
+
+import { defineConfig } from "vitest/config";
+
+// Vitest finds its configuration through the default export alone.
+export default defineConfig({
+  test: {
+    root: fileURLToPath(new URL("..", import.meta.url)),
+    include: ["test/**/*.test.ts"],
+    // Suites start real servers and generate RSA keys; forks keep each
+    // suite's child processes and event loop apart from the others.
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+  },
+});
