@@ -25,7 +25,8 @@ import { readTlsConfig, type TlsConfig } from "./tls-config.js";
 export interface Config {
   host: string;
   port: number;
-  mongodb: { uri: string; database: string; timeoutMs: number } | undefined;
+  mongodb:
+    { uri: string; database: string; timeoutMs: number; startupTimeoutMs: number } | undefined;
   /** Trusted caller keys, or undefined to generate a development caller. */
   callerKeys: TrustedCallerKeys | undefined;
   callerIssuer: string;
@@ -82,6 +83,10 @@ export function loadConfig(env: Env): Config {
             timeoutMs: readInteger(env, `${PREFIX}MONGODB_TIMEOUT_MS`, 3000, {
               min: 100,
               max: 60_000,
+            }),
+            startupTimeoutMs: readInteger(env, `${PREFIX}MONGODB_STARTUP_TIMEOUT_MS`, 30_000, {
+              min: 0,
+              max: 600_000,
             }),
           },
     callerKeys,

@@ -70,7 +70,7 @@ export async function openWithRetry(
     try {
       await client.connect();
       await client.db("admin").command({ ping: 1 });
-      await collection.createIndexes([...LOOKUP_INDEXES]);
+      await createMissingIndexes(collection);
       return;
     } catch (error) {
       const pause = Math.min(250 * attempt, 2000);
@@ -137,4 +137,22 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
+}
+
+// FerretDB 1.24 drops the connection when asked to create an index that
+// already exists (which MongoDB treats as a no-op), so a restart against an
+// existing database creates only the indexes that are missing.
+async function createMissingIndexes(collection: Collection<ProviderDocument>): Promise<void> {
+  const existing = await collection
+    .listIndexes()
+    .toArray()
+    .catch((error: unknown) => {
+      // A collection that does not exist yet has no indexes (NamespaceNotFound).
+      if ((error as { code?: unknown }).code === 26) return [];
+      throw error;
+    });
+  const names = new Set(existing.map((index) => index["name"] as string));
+
+  const missing = LOOKUP_INDEXES.filter((index) => !names.has(index.name));
+  if (missing.length > 0) await collection.createIndexes([...missing]);
 }

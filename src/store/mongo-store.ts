@@ -12,6 +12,7 @@ import {
   type ProviderDocument,
 } from "./mongo-documents.js";
 import { duplicateKey, storeUnavailable, toStoreError } from "./mongo-errors.js";
+import { KeyedSerializer } from "./keyed-serializer.js";
 import type { ProviderRecord, ProviderStore } from "./provider-store.js";
 
 /** MongoStoreOptions say where the store lives and how long it may wait for it. */
@@ -72,13 +73,16 @@ export async function connectMongoStore(options: MongoStoreOptions): Promise<Mon
 /**
  * MongoStore keeps each provider in one document of one collection, so every
  * change is a single conditional write and no transaction is ever needed.
- * That write is atomic on MongoDB; FerretDB 1.24 evaluates the filter and
- * then writes by `_id` in a separate step, so there two racing writers can
- * both win: run it in production on MongoDB only. Every failure to reach the
- * server becomes `unavailable` within the configured timeouts.
+ * That write is atomic on MongoDB. FerretDB 1.24 evaluates the filter and
+ * then writes by `_id` in a separate step, so two writers racing over
+ * separate connections can both win; this store therefore also runs the
+ * writes of one provider one at a time within the process. One instance is
+ * then safe on either server; several instances need MongoDB. Every failure
+ * to reach the server becomes `unavailable` within the configured timeouts.
  */
 export class MongoStore implements ProviderStore {
   readonly kind = "mongodb";
+  private readonly writesByProvider = new KeyedSerializer();
 
   /** Build one with connectMongoStore, which also prepares the collection. */
   constructor(
@@ -118,15 +122,17 @@ export class MongoStore implements ProviderStore {
   }
 
   async compareAndSet(expectedVersion: number, next: ProviderRecord): Promise<boolean> {
-    try {
-      const result = await this.collection.replaceOne(
-        { _id: next.id, version: expectedVersion },
-        documentBody(next),
-      );
-      return result.matchedCount === 1;
-    } catch (error) {
-      throw toStoreError(error);
-    }
+    return this.writesByProvider.run(next.id, async () => {
+      try {
+        const result = await this.collection.replaceOne(
+          { _id: next.id, version: expectedVersion },
+          documentBody(next),
+        );
+        return result.matchedCount === 1;
+      } catch (error) {
+        throw toStoreError(error);
+      }
+    });
   }
 
   async listAll(): Promise<ProviderRecord[]> {

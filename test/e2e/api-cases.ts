@@ -7,30 +7,42 @@ import { newCallerKey, signCallerToken } from "../support/caller-tokens.js";
 import { EXPECTED_CLAIMS, verifyAsProvider } from "../support/provider-token-checks.js";
 import { startTestService, type TestService } from "../support/running-service.js";
 import { expectStoreUnchanged } from "../support/store-snapshot.js";
+import type { ProviderStore } from "../../src/store/provider-store.js";
 
 /** A Client factory gets the service's address both as host:port and as a URL. */
 export type ClientFactory = (address: { hostPort: string; url: string }) => ApiClient;
+
+/** StoreFactory gives the service a store of the kind under test, and cleans it up after. */
+export type StoreFactory = () => Promise<{ store: ProviderStore; dispose(): Promise<void> }>;
 
 /**
  * describeApi registers the end-to-end cases for one transport: every RPC,
  * its success and each error it can give, against a real service on a free
  * loopback port.
  */
-export function describeApi(transport: string, makeClient: ClientFactory): void {
+export function describeApi(
+  transport: string,
+  makeClient: ClientFactory,
+  storeFactory?: StoreFactory,
+): void {
   describe(`the API over ${transport}`, () => {
     let test: TestService;
+    let disposeStore: (() => Promise<void>) | undefined;
     let api: ApiClient;
     let counter = 0;
     const freshId = () => `${transport.replace(/[^a-z0-9]/g, "")}-${process.pid}-${++counter}`;
 
     beforeAll(async () => {
-      test = await startTestService();
+      const given = await storeFactory?.();
+      disposeStore = given?.dispose;
+      test = await startTestService({ store: given?.store });
       const url = test.service.url;
       api = makeClient({ hostPort: url.replace("http://", ""), url });
     });
     afterAll(async () => {
       api.close();
       await test.close();
+      await disposeStore?.();
     });
 
     // `null` sends no authorization header at all.

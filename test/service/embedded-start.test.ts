@@ -1,48 +1,22 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { resolve } from "node:path";
 import { promisify } from "node:util";
 
 import { afterEach, describe, expect, it } from "vitest";
 
+import { MAIN, startServiceProcess, type ServiceProcess } from "../support/service-process.js";
+
 const run = promisify(execFile);
-const MAIN = resolve(import.meta.dirname, "../../dist/src/main.js");
-
-interface Started {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-}
-
-/** startMain runs the built entry point as `npm start` does and waits for its banner. */
-async function startMain(env: Record<string, string>, banner = true): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, PROVIDER_AUTH_PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-
-  const deadline = Date.now() + 20_000;
-  const ready = () => stdout.includes('"listening"') && (!banner || stderr.includes("/Register"));
-  while (!ready() && child.exitCode === null) {
-    if (Date.now() > deadline) throw new Error(`no listening line; stderr: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, stdout: () => stdout, stderr: () => stderr };
-}
 
 describe("npm start on the embedded default", () => {
-  let started: Started | undefined;
+  let started: ServiceProcess | undefined;
   afterEach(() => {
     started?.child.kill("SIGKILL");
     started = undefined;
   });
 
   it("says loudly that data is lost, and the printed example call works as printed", async () => {
-    started = await startMain({});
+    started = await startServiceProcess({}, "/Register");
     expect(started.stdout()).toContain('"event":"embedded_store"');
     expect(started.stdout()).toContain("lost when this process exits");
 
@@ -60,15 +34,13 @@ describe("npm start on the embedded default", () => {
     const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const spki = publicKey.export({ type: "spki", format: "der" }).toString("base64");
 
-    started = await startMain({ PROVIDER_AUTH_CALLER_PUBLIC_KEY: spki }, false);
+    started = await startServiceProcess({ PROVIDER_AUTH_CALLER_PUBLIC_KEY: spki });
     expect(started.stderr()).not.toContain("TOKEN=");
   });
 
   it("stops on SIGTERM with exit code 0", async () => {
-    started = await startMain({});
-    started.child.kill("SIGTERM");
-    const [code] = await once(started.child, "exit");
-    expect(code).toBe(0);
+    started = await startServiceProcess({}, "/Register");
+    expect(await started.stop()).toBe(0);
     expect(started.stdout()).toContain('"event":"stopped"');
   });
 

@@ -75,7 +75,8 @@ export async function startMongoSuite(
     await close();
     throw error;
   }
-  if (racesSkipReason !== undefined) reportSkip(`${suite} race cases`, racesSkipReason);
+  if (racesSkipReason !== undefined)
+    reportSkip(`${suite} race across two instances`, racesSkipReason);
 
   return {
     label: peer.label,
