@@ -129,6 +129,20 @@ export class CallBoundary {
     };
   }
 
+  /**
+   * logRefused writes the log line of a call the transport refused before
+   * the boundary saw it, such as a message that does not decode.
+   */
+  logRefused(refused: { rpc: string; protocol: string; peer: string; reason: string }): void {
+    this.options.logger.log("warn", "call", {
+      rpc: refused.rpc,
+      protocol: refused.protocol,
+      peer: refused.peer,
+      outcome: "invalid_argument",
+      reason: refused.reason,
+    });
+  }
+
   private async admit(context: CallContext): Promise<Caller | undefined> {
     const requirement = CALL_POLICY[context.rpc];
     if (requirement === "public") return undefined;

@@ -1,5 +1,13 @@
-import { createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+
+import { createConnectRouter, createContextValues } from "@connectrpc/connect";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
 
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
@@ -14,9 +22,13 @@ import { reflectionV1alphaHandlers, reflectionV1Handlers } from "../rpc/reflecti
 import { createUcloudJsonRoutes } from "../rpc/ucloud-json-routes.js";
 import type { ServiceHealth } from "../service/service-health.js";
 import { CorsPolicy } from "./cors-policy.js";
+import { refuseMalformedRequests } from "./malformed-requests.js";
 
 /** RequestListener answers one HTTP/1.1 or HTTP/2 request. */
-export type RequestListener = ReturnType<typeof connectNodeAdapter>;
+export type RequestListener = (
+  request: http.IncomingMessage | http2.Http2ServerRequest,
+  response: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
 
 /** RequestListenerOptions are everything the routes of the port need. */
 export interface RequestListenerOptions {
@@ -63,31 +75,60 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
     readMaxBytes: options.readMaxBytes,
   });
 
-  const connect = connectNodeAdapter({
-    routes: (router) => {
-      router.service(AuthProvidersService, authProvidersHandlers(options.calls, options.boundary));
-      router.service(
-        Health,
-        healthHandlers({
-          health: options.health,
-          services: ["", AuthProvidersService.typeName],
-          watchPollMs: WATCH_POLL_MS,
-        }),
-      );
-      router.service(reflectionV1.ServerReflection, reflectionV1Handlers(descriptors));
-      router.service(reflectionV1alpha.ServerReflection, reflectionV1alphaHandlers(descriptors));
-    },
+  const router = createConnectRouter({
+    acceptCompression: [compressionGzip, compressionBrotli],
     readMaxBytes: options.readMaxBytes,
     maxTimeoutMs: options.maxTimeoutMs,
-    // No shutdownSignal: it would abort the calls that shutdown lets finish.
-    contextValues: (request) =>
-      createContextValues().set(PEER_ADDRESS, request.socket.remoteAddress ?? "unknown"),
-    fallback: (request, response) => {
+  });
+  router.service(AuthProvidersService, authProvidersHandlers(options.calls, options.boundary));
+  router.service(
+    Health,
+    healthHandlers({
+      health: options.health,
+      services: ["", AuthProvidersService.typeName],
+      watchPollMs: WATCH_POLL_MS,
+    }),
+  );
+  router.service(reflectionV1.ServerReflection, reflectionV1Handlers(descriptors));
+  router.service(reflectionV1alpha.ServerReflection, reflectionV1alphaHandlers(descriptors));
+
+  // A request whose message does not decode never reaches a handler, so the
+  // boundary hears of it here.
+  const handlers = new Map(
+    router.handlers.map((handler) => [
+      handler.requestPath,
+      refuseMalformedRequests(handler, (refused) =>
+        options.boundary.logRefused({
+          rpc: refused.rpc,
+          protocol: refused.protocol,
+          peer: refused.contextValues?.get(PEER_ADDRESS) ?? "unknown",
+          reason: "malformed_message",
+        }),
+      ),
+    ]),
+  );
+
+  // No shutdown signal: it would abort the calls that shutdown lets finish.
+  const connect: RequestListener = (request, response) => {
+    const handler = handlers.get(request.url?.split("?", 1)[0] ?? "");
+    if (handler === undefined) {
       if (jsonRoutes(request, response)) return;
       response.writeHead(404, { "content-type": "application/json" });
       response.end(JSON.stringify({ why: "no such route", errorCode: "NOT_FOUND" }));
-    },
-  });
+      return;
+    }
+
+    const values = createContextValues().set(
+      PEER_ADDRESS,
+      request.socket.remoteAddress ?? "unknown",
+    );
+    const universal = universalRequestFromNodeRequest(request, response, undefined, values);
+    handler(universal)
+      .then((answer) => universalResponseToNodeResponse(answer, response))
+      .catch(() => {
+        // The client went away mid-answer; there is nobody left to tell.
+      });
+  };
 
   return (request, response) => {
     if (cors.handle(request, response)) return;
