@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL("..", import.meta.url)),
     include: ["test/**/*.test.ts"],
+    // Installs the peers the suites talk to (FerretDB, grpcurl, ...) when missing.
+    globalSetup: ["test/peers/global-setup.ts"],
     // Suites start real servers and generate RSA keys; forks keep each
     // suite's child processes and event loop apart from the others.
     pool: "forks",
