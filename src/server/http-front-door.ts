@@ -191,6 +191,14 @@ export class HttpFrontDoor {
       stream.setTimeout(LIMITS.http2StreamIdleTimeoutMs, () => {
         stream.close(http2.constants.NGHTTP2_CANCEL);
       });
+      // The idle timeout alone lets a client trickle one byte a minute for
+      // ever; as over HTTP/1.1, the whole request must arrive in bounded time.
+      const slowRequest = setTimeout(() => {
+        if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, LIMITS.requestTimeoutMs);
+      slowRequest.unref();
+      stream.once("end", () => clearTimeout(slowRequest));
+      stream.once("close", () => clearTimeout(slowRequest));
     });
   }
 
