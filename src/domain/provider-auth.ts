@@ -122,15 +122,10 @@ export class ProviderAuth {
     const found = await this.deps.store.findByClaimTokenHashes(candidates.flat(), now);
 
     const byHash = indexBy(found, (r) => r.claimTokenHash);
-    const records = candidates.map((hashes, i) => {
-      const record = firstMatch(byHash, hashes);
-      if (record === undefined) {
-        throw new DomainError("unauthenticated", `items[${i}].claimToken ${BAD_CLAIM_TOKEN}`, {
-          reason: "unknown_or_expired_claim_token",
-        });
-      }
-      return record;
-    });
+    const records: ProviderRecord[] = [];
+    for (const [i, hashes] of candidates.entries()) {
+      records.push(firstMatch(byHash, hashes) ?? (await this.claimTokenRejection(hashes, i)));
+    }
 
     const refreshTokens = records.map(() => newSecretToken(this.deps.random));
     const changes = records.map((before, i) => {
@@ -287,6 +282,23 @@ export class ProviderAuth {
       retiredRefreshTokenHashes: retired.slice(0, RETIRED_HASHES_KEPT),
       updatedAt: now,
     };
+  }
+
+  // One answer for every bad claim token; the log tells a token used after
+  // its window (a replay, worth an alert) or never claimed and expired from
+  // one never issued. Renew clears the hash, so those are unknown here.
+  private async claimTokenRejection(hashes: string[], index: number): Promise<never> {
+    const dead = await this.deps.store.findByClaimTokenHashes(hashes, 0);
+    const replay = dead.length > 0 && dead[0]!.claimedAt !== null;
+    const reason =
+      dead.length === 0
+        ? "unknown_claim_token"
+        : `${replay ? "claim_window_passed" : "claim_token_expired"}:${dead[0]!.id}`;
+
+    throw new DomainError("unauthenticated", `items[${index}].claimToken ${BAD_CLAIM_TOKEN}`, {
+      reason,
+      securityEvent: replay,
+    });
   }
 
   // The caller gets one answer for every bad refresh token; only the log

@@ -10,6 +10,11 @@ import type { ProviderAuthCalls } from "./provider-auth-calls.js";
 /** PEER_ADDRESS carries the client's address from the HTTP layer into handlers. */
 export const PEER_ADDRESS = createContextKey<string>("unknown", { description: "peer address" });
 
+/** REACHED_BOUNDARY marks a call that reached the call boundary, and so has its log line. */
+export const REACHED_BOUNDARY = createContextKey<boolean>(false, {
+  description: "reached the call boundary",
+});
+
 /**
  * authProvidersHandlers implements the generated service by handing each
  * request to the shared calls through the boundary and turning domain errors
@@ -24,6 +29,7 @@ export function authProvidersHandlers(
     context: HandlerContext,
     work: (record: CallRecord) => Promise<T>,
   ): Promise<T> => {
+    context.values.set(REACHED_BOUNDARY, true);
     const call = {
       rpc,
       authorization: context.requestHeader.get("authorization") ?? undefined,

@@ -77,7 +77,7 @@ export class CallBoundary {
         throw tooManyFailures();
       }
       const result = await untilAborted(stop.signal, async () => {
-        record.caller = await this.admit(context);
+        await this.admit(context, record);
         // Admission may have waited on key lookups; start no work for a
         // caller who has given up in the meantime.
         stop.signal.throwIfAborted();
@@ -133,23 +133,24 @@ export class CallBoundary {
    * logRefused writes the log line of a call the transport refused before
    * the boundary saw it, such as a message that does not decode.
    */
-  logRefused(refused: { rpc: string; protocol: string; peer: string; reason: string }): void {
-    this.options.logger.log("warn", "call", {
-      rpc: refused.rpc,
-      protocol: refused.protocol,
-      peer: refused.peer,
-      outcome: "invalid_argument",
-      reason: refused.reason,
-    });
+  logRefused(refused: {
+    rpc: string;
+    protocol: string;
+    peer: string;
+    outcome: string;
+    reason: string;
+  }): void {
+    this.options.logger.log("warn", "call", { ...refused });
   }
 
-  private async admit(context: CallContext): Promise<Caller | undefined> {
+  // The caller goes into the record as soon as it is known, so that a call
+  // refused for its role still says in the log who made it.
+  private async admit(context: CallContext, record: CallRecord): Promise<void> {
     const requirement = CALL_POLICY[context.rpc];
-    if (requirement === "public") return undefined;
+    if (requirement === "public") return;
 
-    const caller = await this.options.verifier.verify(bearerToken(context.authorization));
-    authorize(requirement, caller, this.options.orchestrators);
-    return caller;
+    record.caller = await this.options.verifier.verify(bearerToken(context.authorization));
+    authorize(requirement, record.caller, this.options.orchestrators);
   }
 
   private logCall(

@@ -165,9 +165,21 @@ async function serve(
   request: Request,
   response: Response,
 ): Promise<void> {
+  // Refused before the boundary sees it, so its log line is written here.
+  const refuse = (status: number, errorCode: string, why: string) => {
+    options.boundary.logRefused({
+      rpc: route.rpc,
+      protocol: "ucloud-json",
+      peer: request.socket.remoteAddress ?? "unknown",
+      outcome: errorCode.toLowerCase(),
+      reason: "refused_by_transport",
+    });
+    writeError(response, status, errorCode, why);
+  };
+
   if (request.method !== route.method) {
     response.setHeader("allow", route.method);
-    writeError(response, 405, "METHOD_NOT_ALLOWED", `use ${route.method} for this route`);
+    refuse(405, "METHOD_NOT_ALLOWED", `use ${route.method} for this route`);
     return;
   }
 
@@ -178,7 +190,7 @@ async function serve(
     work = route.prepare(body, url);
   } catch (error) {
     if (!(error instanceof JsonRequestError)) throw error;
-    writeError(response, error.status, error.errorCode, error.message);
+    refuse(error.status, error.errorCode, error.message);
     return;
   }
 

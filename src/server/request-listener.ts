@@ -13,7 +13,11 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { AuthProvidersService } from "../../gen/ucloud/auth/v1/auth_providers_pb.js";
-import { authProvidersHandlers, PEER_ADDRESS } from "../rpc/auth-providers-handlers.js";
+import {
+  authProvidersHandlers,
+  PEER_ADDRESS,
+  REACHED_BOUNDARY,
+} from "../rpc/auth-providers-handlers.js";
 import type { CallBoundary } from "../rpc/call-boundary.js";
 import { DescriptorIndex } from "../rpc/descriptor-index.js";
 import { healthHandlers } from "../rpc/health-service.js";
@@ -22,7 +26,7 @@ import { reflectionV1alphaHandlers, reflectionV1Handlers } from "../rpc/reflecti
 import { createUcloudJsonRoutes } from "../rpc/ucloud-json-routes.js";
 import type { ServiceHealth } from "../service/service-health.js";
 import { CorsPolicy } from "./cors-policy.js";
-import { refuseMalformedRequests } from "./malformed-requests.js";
+import { correctTransportAnswers } from "./transport-answers.js";
 
 /** RequestListener answers one HTTP/1.1 or HTTP/2 request. */
 export type RequestListener = (
@@ -79,6 +83,9 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
     acceptCompression: [compressionGzip, compressionBrotli],
     readMaxBytes: options.readMaxBytes,
     maxTimeoutMs: options.maxTimeoutMs,
+    // Proto3 JSON would drop a field it does not know; refusing it instead
+    // means `{"id":"x","$where":"1"}` is an error, as on UCloud's routes.
+    jsonOptions: { ignoreUnknownFields: false },
   });
   router.service(AuthProvidersService, authProvidersHandlers(options.calls, options.boundary));
   router.service(
@@ -92,19 +99,25 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
   router.service(reflectionV1.ServerReflection, reflectionV1Handlers(descriptors));
   router.service(reflectionV1alpha.ServerReflection, reflectionV1alphaHandlers(descriptors));
 
-  // A request whose message does not decode never reaches a handler, so the
-  // boundary hears of it here.
+  // A request the transport refuses never reaches a handler, so the boundary
+  // hears of it here. Health and reflection calls are not logged call by call.
   const handlers = new Map(
     router.handlers.map((handler) => [
       handler.requestPath,
-      refuseMalformedRequests(handler, (refused) =>
-        options.boundary.logRefused({
-          rpc: refused.rpc,
-          protocol: refused.protocol,
-          peer: refused.contextValues?.get(PEER_ADDRESS) ?? "unknown",
-          reason: "malformed_message",
-        }),
-      ),
+      handler.service.typeName !== AuthProvidersService.typeName
+        ? handler
+        : correctTransportAnswers(
+            handler,
+            (request) => request.contextValues?.get(REACHED_BOUNDARY) === true,
+            (refused) =>
+              options.boundary.logRefused({
+                rpc: refused.rpc,
+                protocol: refused.protocol,
+                peer: refused.contextValues?.get(PEER_ADDRESS) ?? "unknown",
+                outcome: refused.outcome,
+                reason: refused.reason,
+              }),
+          ),
     ]),
   );
 

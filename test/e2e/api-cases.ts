@@ -285,6 +285,14 @@ export function describeApi(
         const error = await failure(call("RetrievePublicKey", { id: "ucloud" }, await token()));
         expect(error.code).toBe("UNAUTHENTICATED");
       });
+
+      it("says what to send, in words every client decodes alike", async () => {
+        const error = await failure(call("RetrievePublicKey", { id: "ucloud" }, null));
+        expect(error.message).toBe(
+          "UNAUTHENTICATED: this call needs a service token: send the header " +
+            "authorization: Bearer <token>",
+        );
+      });
     });
 
     describe("retrievePublicKey", () => {

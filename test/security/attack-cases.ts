@@ -117,9 +117,10 @@ export function describeAttacks(label: string, stores?: StoreFactory): void {
           await svc.call(transport, "Renew", { items: [{ id: renewedId }] });
 
           const cases: [string, string, string][] = [
-            ["after its retry window", used.claimToken, "unknown_or_expired_claim_token"],
-            ["outstanding when renew ran", killedByRenew, "unknown_or_expired_claim_token"],
-            ["unknown", unknownSecret(), "unknown_or_expired_claim_token"],
+            ["after its retry window", used.claimToken, `claim_window_passed:${used.id}`],
+            // Renew clears the claim token's hash, so nothing is left to know it by.
+            ["outstanding when renew ran", killedByRenew, "unknown_claim_token"],
+            ["unknown", unknownSecret(), "unknown_claim_token"],
             ...MALFORMED_SECRETS.map(([name, t]): [string, string, string] => [
               name,
               t,
