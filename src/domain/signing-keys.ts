@@ -3,6 +3,9 @@ import { SealBrokenError, type PrivateKeySealer } from "../secrets/private-key-s
 import type { ProviderRecord } from "../store/provider-store.js";
 import { DomainError } from "./errors.js";
 
+/** How many imported keys SigningKeys keeps by default (about 6 KiB each once used). */
+export const SIGNING_KEY_CACHE_ENTRIES = 10_000;
+
 /**
  * SigningKeys opens and imports a provider's private key once and keeps it
  * for later signatures. Entries are keyed by provider id *and* key version,
@@ -14,7 +17,7 @@ export class SigningKeys {
 
   constructor(
     private readonly sealer: PrivateKeySealer,
-    private readonly maxEntries = 10_000,
+    private readonly maxEntries = SIGNING_KEY_CACHE_ENTRIES,
   ) {}
 
   /** forRecord returns the key that signs for this record's provider. */

@@ -3,11 +3,12 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "../config/config.js";
 import { systemClock, type Clock } from "../domain/clock.js";
 import { ProviderAuth } from "../domain/provider-auth.js";
-import { SigningKeys } from "../domain/signing-keys.js";
+import { SIGNING_KEY_CACHE_ENTRIES, SigningKeys } from "../domain/signing-keys.js";
 import { AccessTokenSigner } from "../jwt/access-tokens.js";
+import { rs256Signatures } from "../jwt/rs256-signatures.js";
 import { CallerTokenVerifier, type TrustedCallerKeys } from "../jwt/caller-tokens.js";
 import { createDevelopmentCaller } from "../jwt/development-caller.js";
-import { KeyPairPool } from "../keys/key-pair-pool.js";
+import { KeyPairPool, type KeyPairSource } from "../keys/key-pair-pool.js";
 import type { Logger } from "../log/logger.js";
 import { CallBoundary } from "../rpc/call-boundary.js";
 import { MasterKeyRing } from "../secrets/master-key-ring.js";
@@ -24,6 +25,8 @@ export interface StartOptions {
   random?: RandomSource;
   /** A store to use instead of the one the configuration names (tests). */
   store?: ProviderStore;
+  /** A key pair source to use instead of the configured pool (tests and benchmarks). */
+  keyPairs?: KeyPairSource;
 }
 
 /** RunningService is a started service: where it listens and how to stop it. */
@@ -57,7 +60,9 @@ export async function startService(config: Config, options: StartOptions): Promi
 
   const store = options.store ?? (await openStore(config));
   const sealer = new PrivateKeySealer(ring, random);
-  const keyPairs = new KeyPairPool({ size: config.keyPoolSize, concurrency: 1 });
+  const signatures = rs256Signatures(SIGNING_KEY_CACHE_ENTRIES);
+  const keyPairs =
+    options.keyPairs ?? new KeyPairPool({ size: config.keyPoolSize, concurrency: 1 });
 
   const domain = new ProviderAuth({
     store,
@@ -67,10 +72,10 @@ export async function startService(config: Config, options: StartOptions): Promi
     sealer,
     keyPairs,
     signingKeys: new SigningKeys(sealer),
-    signer: new AccessTokenSigner({
-      issuer: config.issuer,
-      lifetimeSeconds: config.accessTokenTtlSeconds,
-    }),
+    signer: new AccessTokenSigner(
+      { issuer: config.issuer, lifetimeSeconds: config.accessTokenTtlSeconds },
+      signatures,
+    ),
     policy: {
       claimRetryWindowMs: config.claimRetryWindowSeconds * 1000,
       claimTokenTtlMs: config.claimTokenTtlSeconds * 1000,
@@ -105,6 +110,7 @@ export async function startService(config: Config, options: StartOptions): Promi
     async close() {
       await frontDoor.close(config.shutdownGraceMs);
       keyPairs.close();
+      await signatures.close();
       await store.close();
       logger.log("info", "stopped");
     },

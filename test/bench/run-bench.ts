@@ -1,0 +1,108 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import type { BenchContext } from "./bench-context.js";
+import { benchOptions } from "./bench-options.js";
+import { BenchReport } from "./bench-report.js";
+import { findGhz, GhzLoad } from "./ghz-load.js";
+import { keyGenerationSection } from "./key-generation-section.js";
+import { limitSection } from "./limit-section.js";
+import type { LoadGenerator } from "./load-generator.js";
+import { NodeLoad } from "./node-load.js";
+import { hasTaskset } from "./pinned-spawn.js";
+import { scaleSection } from "./scale-section.js";
+import { serviceSection } from "./service-section.js";
+import { stallSection } from "./stall-section.js";
+import { checkTargets } from "./targets.js";
+
+// Compiled to dist/test/bench/, three levels below the repository.
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const OUTPUT_DIR = join(REPO_ROOT, ".cache", "bench");
+/** Where each run leaves its table as JSON (git-ignored with the rest of .cache/). */
+export const LATEST_JSON = join(OUTPUT_DIR, "latest.json");
+
+const SECTIONS = [
+  ["signing limit", limitSection],
+  ["service", serviceSection],
+  ["key generation", keyGenerationSection],
+  ["under load", stallSection],
+  ["scale", scaleSection],
+] as const;
+
+/**
+ * The benchmark: every section in turn, then the target checks, the table
+ * on stdout and the same as JSON in .cache/bench/latest.json. Progress goes
+ * to stderr. `--smoke` (or BENCH_SMOKE=1) runs seconds and small counts.
+ * BENCH_LOAD=node forces the @grpc/grpc-js load process instead of ghz.
+ */
+async function main(): Promise<void> {
+  const started = performance.now();
+  const options = benchOptions(process.argv.slice(2), process.env);
+  const report = new BenchReport();
+  const ctx: BenchContext = {
+    options,
+    report,
+    load: loadGenerator(options.smoke),
+    cores: availableParallelism(),
+    measured: {
+      oneCore: {},
+      allCores: {},
+      register: {},
+      keyGenerationLoopDelayMaxMs: 0,
+      scale: {},
+    },
+  };
+
+  report.notes.push(
+    `mode: ${options.smoke ? "smoke" : "full"}; ${ctx.cores} cores (${cpus()[0]?.model ?? "?"}); ` +
+      `node ${process.version}; load generator: ${ctx.load.description}`,
+  );
+  if (!hasTaskset()) report.notes.push("taskset not found: nothing was pinned to a core");
+  if (ctx.cores < 2) report.notes.push("one core only: server and load share it in every row");
+
+  for (const [name, section] of SECTIONS) {
+    const sectionStarted = performance.now();
+    process.stderr.write(`bench: ${name}\n`);
+    await section(ctx);
+    const seconds = (performance.now() - sectionStarted) / 1000;
+    process.stderr.write(`bench: ${name} done in ${seconds.toFixed(0)} s\n`);
+  }
+  checkTargets(ctx);
+
+  const totalSeconds = (performance.now() - started) / 1000;
+  report.notes.push(`whole run: ${totalSeconds.toFixed(0)} s`);
+  const table = report.table();
+  process.stdout.write(`${table}\n`);
+
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  const json = {
+    date: new Date().toISOString(),
+    mode: options.smoke ? "smoke" : "full",
+    cores: ctx.cores,
+    node: process.version,
+    loadGenerator: ctx.load.description,
+    seconds: totalSeconds,
+    rows: report.rows,
+    targets: report.targets,
+    notes: report.notes,
+    table,
+  };
+  writeFileSync(LATEST_JSON, `${JSON.stringify(json, null, 2)}\n`);
+  process.stderr.write(`bench: wrote ${LATEST_JSON}\n`);
+}
+
+// ghz when it is there (or can be built, outside smoke runs, which must stay
+// quick); otherwise a Node load process, which needs nothing more.
+function loadGenerator(smoke: boolean): LoadGenerator {
+  const scratch = join(OUTPUT_DIR, "tmp");
+  if (process.env["BENCH_LOAD"] === "node") return new NodeLoad(scratch);
+  const ghz = findGhz(REPO_ROOT, !smoke);
+  return ghz === undefined ? new NodeLoad(scratch) : new GhzLoad(ghz, REPO_ROOT, scratch);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
