@@ -8,7 +8,7 @@ import { AccessTokenSigner } from "../jwt/access-tokens.js";
 import { rs256Signatures } from "../jwt/rs256-signatures.js";
 import { CallerTokenVerifier, type TrustedCallerKeys } from "../jwt/caller-tokens.js";
 import { createDevelopmentCaller } from "../jwt/development-caller.js";
-import { KeyPairPool, type KeyPairSource } from "../keys/key-pair-pool.js";
+import { createKeyPairPool, type KeyPairSource } from "../keys/key-pair-pool.js";
 import type { Logger } from "../log/logger.js";
 import { CallBoundary } from "../rpc/call-boundary.js";
 import { MasterKeyRing } from "../secrets/master-key-ring.js";
@@ -61,8 +61,7 @@ export async function startService(config: Config, options: StartOptions): Promi
   const store = options.store ?? (await openStore(config));
   const sealer = new PrivateKeySealer(ring, random);
   const signatures = rs256Signatures(SIGNING_KEY_CACHE_ENTRIES);
-  const keyPairs =
-    options.keyPairs ?? new KeyPairPool({ size: config.keyPoolSize, concurrency: 1 });
+  const keyPairs = options.keyPairs ?? createKeyPairPool(config.keyPoolSize);
 
   const domain = new ProviderAuth({
     store,

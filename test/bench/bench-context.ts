@@ -16,6 +16,8 @@ export interface Measured {
   limitAllCores?: number;
   oneCore: Partial<Record<LoadRpc, PeakResult>>;
   allCores: Partial<Record<LoadRpc, PeakResult>>;
+  /** Tokens per second from one-core Refresh calls of several items each. */
+  oneCoreBulkTokens?: number;
   /** Register latencies by "warm|cold" and bulk, in milliseconds. */
   register: Record<string, number[]>;
   /** The worst event-loop delay seen while keys were generated, in milliseconds. */

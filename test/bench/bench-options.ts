@@ -22,6 +22,8 @@ export interface BenchOptions {
   warmPoolSize: number;
   /** The Register bulk that runs while full Refresh load is on. */
   stallBulk: number;
+  /** The longest the Register and the load are measured together, in seconds. */
+  stallWindowSeconds: number;
   scaleSizes: number[];
 }
 
@@ -39,6 +41,7 @@ const FULL: BenchOptions = {
   ],
   warmPoolSize: 100,
   stallBulk: 100,
+  stallWindowSeconds: 15,
   scaleSizes: [1, 1000, 100_000],
 };
 
@@ -55,6 +58,7 @@ const SMOKE: BenchOptions = {
   ],
   warmPoolSize: 10,
   stallBulk: 10,
+  stallWindowSeconds: 3,
   scaleSizes: [1, 1000],
 };
 

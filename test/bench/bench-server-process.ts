@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { openSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import type {
@@ -31,6 +32,12 @@ const CALL_TIMEOUT_MS = 120_000;
 // the server under load; Node refuses --cpu-prof in NODE_OPTIONS.
 function serverNodeArgs(): string[] {
   return (process.env["BENCH_SERVER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "");
+}
+
+// BENCH_SERVER_STDOUT=<file> keeps the call log (and e.g. --trace-gc) for a look.
+function serverStdout(): "ignore" | number {
+  const path = process.env["BENCH_SERVER_STDOUT"];
+  return path === undefined ? "ignore" : openSync(path, "a");
 }
 
 /**
@@ -83,7 +90,7 @@ export class BenchServer {
       {
         // The service logs a JSON line per call to stdout; /dev/null keeps
         // the cost of producing it while no reader competes for a core.
-        stdio: ["ignore", "ignore", "inherit", "ipc"],
+        stdio: ["ignore", serverStdout(), "inherit", "ipc"],
         env: { ...process.env, PROVIDER_AUTH_LOG_LEVEL: "info", ...options.env },
       },
     );

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
 import { loadConfig } from "../../src/config/config.js";
-import { KeyPairPool } from "../../src/keys/key-pair-pool.js";
+import { createKeyPairPool } from "../../src/keys/key-pair-pool.js";
 import { jsonLineLogger } from "../../src/log/logger.js";
 import { MasterKeyRing } from "../../src/secrets/master-key-ring.js";
 import { PrivateKeySealer } from "../../src/secrets/private-key-sealer.js";
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const ring = MasterKeyRing.generate(cryptoRandom);
   const config = { ...loadConfig(process.env), host: "127.0.0.1", port: 0, masterKeys: ring };
   const store = await storeFactory(options.store).open();
-  const keyPairs = new KeyPairPool({ size: config.keyPoolSize, concurrency: 1 });
+  const keyPairs = createKeyPairPool(config.keyPoolSize);
   const seeder = new ProviderSeeder({
     store,
     sealer: new PrivateKeySealer(ring, cryptoRandom),

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     `mode: ${options.smoke ? "smoke" : "full"}; ${ctx.cores} cores (${cpus()[0]?.model ?? "?"}); ` +
       `node ${process.version}; load generator: ${ctx.load.description}`,
   );
+  report.notes.push(`load average before the run: ${loadAverage()}`);
   if (!hasTaskset()) report.notes.push("taskset not found: nothing was pinned to a core");
   if (ctx.cores < 2) report.notes.push("one core only: server and load share it in every row");
 
@@ -72,7 +73,10 @@ async function main(): Promise<void> {
   checkTargets(ctx);
 
   const totalSeconds = (performance.now() - started) / 1000;
-  report.notes.push(`whole run: ${totalSeconds.toFixed(0)} s`);
+  report.notes.push(
+    `whole run: ${totalSeconds.toFixed(0)} s; load average after: ${loadAverage()} ` +
+      "(other processes on this machine add noise to every figure)",
+  );
   const table = report.table();
   process.stdout.write(`${table}\n`);
 
@@ -91,6 +95,12 @@ async function main(): Promise<void> {
   };
   writeFileSync(LATEST_JSON, `${JSON.stringify(json, null, 2)}\n`);
   process.stderr.write(`bench: wrote ${LATEST_JSON}\n`);
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 }
 
 // ghz when it is there (or can be built, outside smoke runs, which must stay

@@ -25,6 +25,51 @@ interface Workload {
   rpc: LoadRpc;
   requests: JsonMessage[];
   authorization?: string;
+  ids?: string[];
+}
+
+const BULK_ITEMS = 10;
+
+// What one call costs besides its signature: RetrievePublicKey goes through
+// the same transport, caller-token check, boundary and store, and signs
+// nothing. Refresh with ten items a call shares that cost among ten tokens.
+async function perCallCost(ctx: BenchContext, server: BenchServer, refresh: Workload) {
+  const concurrency = ctx.measured.oneCore.Refresh?.concurrency ?? 16;
+  const ids = refresh.ids ?? [];
+  const lookup = await runLoad(ctx.load, server.target, {
+    rpc: "RetrievePublicKey",
+    requests: ids.map((id) => ({ id })),
+    authorization: `Bearer ${server.ready.developmentToken}`,
+    concurrency,
+    durationS: ctx.options.loadSeconds,
+    cpus: ONE_CORE.load,
+  });
+  addRow(ctx, ONE_CORE, "RetrievePublicKey", concurrency, lookup, "no signature: per-call cost");
+
+  const items = refresh.requests.flatMap((r) => (r["items"] as unknown[]) ?? []);
+  const bulks: JsonMessage[] = [];
+  for (let i = 0; i + BULK_ITEMS <= items.length; i += BULK_ITEMS) {
+    bulks.push({ items: items.slice(i, i + BULK_ITEMS) });
+  }
+  const bulk = await runLoad(ctx.load, server.target, {
+    rpc: "Refresh",
+    requests: bulks,
+    concurrency,
+    durationS: ctx.options.loadSeconds,
+    cpus: ONE_CORE.load,
+  });
+  ctx.measured.oneCoreBulkTokens = bulk.rps * BULK_ITEMS;
+  ctx.report.add({
+    section: "service",
+    measurement: `Refresh, ${BULK_ITEMS} items a call`,
+    cores: "1",
+    concurrency,
+    throughput: bulk.rps * BULK_ITEMS,
+    p50Ms: bulk.p50Ms,
+    p99Ms: bulk.p99Ms,
+    maxMs: bulk.maxMs,
+    note: `tokens/s (${bulk.rps.toFixed(0)} calls/s)`,
+  });
 }
 
 /**
@@ -43,6 +88,7 @@ export async function serviceSection(ctx: BenchContext): Promise<void> {
         (placement === ONE_CORE ? ctx.measured.oneCore : ctx.measured.allCores)[workload.rpc] =
           peak;
       }
+      if (placement === ONE_CORE) await perCallCost(ctx, server, workloads[0]!);
     });
   }
   await logLineCost(ctx);
@@ -52,7 +98,7 @@ async function prepare(server: BenchServer, providers: number): Promise<Workload
   await server.waitForKeyPool(Number.MAX_SAFE_INTEGER, 60_000);
   const seeded = await server.call("seed", { count: providers });
   return [
-    { rpc: "Refresh", requests: refreshRequests(seeded.refreshTokens) },
+    { rpc: "Refresh", requests: refreshRequests(seeded.refreshTokens), ids: seeded.ids },
     {
       rpc: "RefreshAsOrchestrator",
       requests: orchestratorRequests(seeded.ids),
