@@ -8,6 +8,10 @@ import {
   RefreshResponseSchema,
   RegisterResponseSchema,
   RenewResponseSchema,
+  type RefreshAsOrchestratorRequest,
+  type RefreshAsOrchestratorResponse,
+  type RefreshRequest,
+  type RefreshResponse,
 } from "../../gen/ucloud/auth/v1/auth_providers_pb.js";
 import {
   AuthProvidersGenerateKeyPairResponseSchema,
@@ -76,26 +80,10 @@ export function authProvidersHandlers(
         return create(RenewResponseSchema, { responses: credentials });
       }),
 
-    refresh: (request, context) =>
-      serve("Refresh", context, async (record) => {
-        record.items = request.items.length;
-        const issued = await domain.refresh(request.items.map((item) => item.refreshToken));
-        record.providerIds = issued.map((t) => t.providerId);
-        return create(RefreshResponseSchema, {
-          responses: issued.map(({ accessToken }) => ({ accessToken })),
-        });
-      }),
+    refresh: (request, context) => serve("Refresh", context, refreshWork(domain, request)),
 
     refreshAsOrchestrator: (request, context) =>
-      serve("RefreshAsOrchestrator", context, async (record) => {
-        const ids = request.items.map((item) => item.providerId);
-        record.items = ids.length;
-        const issued = await domain.refreshAsOrchestrator(ids);
-        record.providerIds = ids;
-        return create(RefreshAsOrchestratorResponseSchema, {
-          responses: issued.map(({ accessToken }) => ({ accessToken })),
-        });
-      }),
+      serve("RefreshAsOrchestrator", context, refreshAsOrchestratorWork(domain, request)),
 
     retrievePublicKey: (request, context) =>
       serve("RetrievePublicKey", context, async (record) => {
@@ -109,5 +97,39 @@ export function authProvidersHandlers(
         const pair = await domain.generateKeyPair();
         return create(AuthProvidersGenerateKeyPairResponseSchema, pair);
       }),
+  };
+}
+
+/**
+ * refreshWork is the work of one Refresh call, shared by every transport
+ * that serves it, so they cannot drift apart.
+ */
+export function refreshWork(
+  domain: ProviderAuth,
+  request: RefreshRequest,
+): (record: CallRecord) => Promise<RefreshResponse> {
+  return async (record) => {
+    record.items = request.items.length;
+    const issued = await domain.refresh(request.items.map((item) => item.refreshToken));
+    record.providerIds = issued.map((t) => t.providerId);
+    return create(RefreshResponseSchema, {
+      responses: issued.map(({ accessToken }) => ({ accessToken })),
+    });
+  };
+}
+
+/** refreshAsOrchestratorWork is the work of one RefreshAsOrchestrator call, for every transport. */
+export function refreshAsOrchestratorWork(
+  domain: ProviderAuth,
+  request: RefreshAsOrchestratorRequest,
+): (record: CallRecord) => Promise<RefreshAsOrchestratorResponse> {
+  return async (record) => {
+    const ids = request.items.map((item) => item.providerId);
+    record.items = ids.length;
+    const issued = await domain.refreshAsOrchestrator(ids);
+    record.providerIds = ids;
+    return create(RefreshAsOrchestratorResponseSchema, {
+      responses: issued.map(({ accessToken }) => ({ accessToken })),
+    });
   };
 }

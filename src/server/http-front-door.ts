@@ -5,12 +5,15 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "../log/logger.js";
 import type { ProviderAuth } from "../domain/provider-auth.js";
 import type { CallBoundary } from "../rpc/call-boundary.js";
+import { createGrpcFastPath } from "./grpc-fast-path.js";
 import { createRequestListener } from "./request-listener.js";
 
 export interface HttpFrontDoorOptions {
   domain: ProviderAuth;
   boundary: CallBoundary;
   logger: Logger;
+  /** false sends every call through Connect (tests that compare the two paths). */
+  grpcFastPath?: boolean;
 }
 
 // Every cleartext HTTP/2 connection opens with this preface (RFC 9113 §3.4),
@@ -74,6 +77,7 @@ export class HttpFrontDoor {
       listener,
     );
     this.http2.setTimeout(LIMITS.http2IdleTimeoutMs);
+    if (options.grpcFastPath !== false) this.takeHotGrpcCalls(options);
     this.http2.on("session", (session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
@@ -116,6 +120,23 @@ export class HttpFrontDoor {
     for (const session of this.sessions) session.destroy();
     this.http1.closeAllConnections();
     await allClosed;
+  }
+
+  // The compatibility layer that feeds Connect listens for "stream"; the hot
+  // gRPC calls are taken before it sees them, everything else is passed on.
+  private takeHotGrpcCalls(options: HttpFrontDoorOptions): void {
+    const fastPath = createGrpcFastPath({
+      domain: options.domain,
+      boundary: options.boundary,
+      readMaxBytes: LIMITS.readMaxBytes,
+      maxTimeoutMs: LIMITS.maxTimeoutMs,
+    });
+    const compat = this.http2.listeners("stream") as ((...args: unknown[]) => void)[];
+    this.http2.removeAllListeners("stream");
+    this.http2.on("stream", (stream: http2.ServerHttp2Stream, headers, ...rest: unknown[]) => {
+      if (fastPath(stream, headers)) return;
+      for (const listener of compat) listener.call(this.http2, stream, headers, ...rest);
+    });
   }
 
   private sniff(socket: Socket, http1Accept: readonly ((s: Socket) => void)[]): void {

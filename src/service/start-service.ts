@@ -27,6 +27,8 @@ export interface StartOptions {
   store?: ProviderStore;
   /** A key pair source to use instead of the configured pool (tests and benchmarks). */
   keyPairs?: KeyPairSource;
+  /** false serves Refresh over gRPC through Connect too (tests that compare the paths). */
+  grpcFastPath?: boolean;
 }
 
 /** RunningService is a started service: where it listens and how to stop it. */
@@ -92,7 +94,12 @@ export async function startService(config: Config, options: StartOptions): Promi
     clock,
   });
 
-  const frontDoor = new HttpFrontDoor({ domain, boundary, logger });
+  const frontDoor = new HttpFrontDoor({
+    domain,
+    boundary,
+    logger,
+    grpcFastPath: options.grpcFastPath,
+  });
   const address = await frontDoor.listen(config.host, config.port);
   const port = (address as AddressInfo).port;
   const host = config.host;
