@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { JSONWebKeySet } from "jose";
 
 import { DEFAULT_ORCHESTRATORS } from "../auth/call-policy.js";
+import { SIGNING_KEY_CACHE_ENTRIES } from "../domain/signing-keys.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { MasterKeyRing } from "../secrets/master-key-ring.js";
 import type { TrustedCallerKeys } from "../jwt/caller-tokens.js";
@@ -32,6 +33,8 @@ export interface Config {
   /** The master key ring, or undefined to generate one for the embedded mode. */
   masterKeys: MasterKeyRing | undefined;
   keyPoolSize: number;
+  /** How many providers' imported private keys are kept (about 6 KiB each once used). */
+  signingKeyCacheSize: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
 }
@@ -92,6 +95,12 @@ export function loadConfig(env: Env): Config {
     orchestrators: readList(env, `${PREFIX}ORCHESTRATORS`, DEFAULT_ORCHESTRATORS),
     masterKeys,
     keyPoolSize: readInteger(env, `${PREFIX}KEY_POOL_SIZE`, 8, { min: 0, max: 1000 }),
+    signingKeyCacheSize: readInteger(
+      env,
+      `${PREFIX}SIGNING_KEY_CACHE_SIZE`,
+      SIGNING_KEY_CACHE_ENTRIES,
+      { min: 1, max: 1_000_000 },
+    ),
     logLevel: readChoice(env, `${PREFIX}LOG_LEVEL`, LOG_LEVELS, "info"),
     shutdownGraceMs: readInteger(env, `${PREFIX}SHUTDOWN_GRACE_MS`, 10_000, {
       min: 0,

@@ -3,7 +3,11 @@ import { SealBrokenError, type PrivateKeySealer } from "../secrets/private-key-s
 import type { ProviderRecord } from "../store/provider-store.js";
 import { DomainError } from "./errors.js";
 
-/** How many imported keys SigningKeys keeps by default (about 6 KiB each once used). */
+/**
+ * How many imported keys SigningKeys keeps by default: about 60 MiB once
+ * used. A key that is not cached costs an import and OpenSSL's first-use
+ * setup, together about one more signature's worth of CPU.
+ */
 export const SIGNING_KEY_CACHE_ENTRIES = 10_000;
 
 /**

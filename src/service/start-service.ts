@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "../config/config.js";
 import { systemClock, type Clock } from "../domain/clock.js";
 import { ProviderAuth } from "../domain/provider-auth.js";
-import { SIGNING_KEY_CACHE_ENTRIES, SigningKeys } from "../domain/signing-keys.js";
+import { SigningKeys } from "../domain/signing-keys.js";
 import { AccessTokenSigner } from "../jwt/access-tokens.js";
 import { rs256Signatures } from "../jwt/rs256-signatures.js";
 import { CallerTokenVerifier, type TrustedCallerKeys } from "../jwt/caller-tokens.js";
@@ -62,7 +62,7 @@ export async function startService(config: Config, options: StartOptions): Promi
 
   const store = options.store ?? (await openStore(config));
   const sealer = new PrivateKeySealer(ring, random);
-  const signatures = rs256Signatures(SIGNING_KEY_CACHE_ENTRIES);
+  const signatures = rs256Signatures(config.signingKeyCacheSize);
   const keyPairs = options.keyPairs ?? createKeyPairPool(config.keyPoolSize);
 
   const domain = new ProviderAuth({
@@ -72,7 +72,7 @@ export async function startService(config: Config, options: StartOptions): Promi
     hasher: new TokenHasher(ring),
     sealer,
     keyPairs,
-    signingKeys: new SigningKeys(sealer),
+    signingKeys: new SigningKeys(sealer, config.signingKeyCacheSize),
     signer: new AccessTokenSigner(
       { issuer: config.issuer, lifetimeSeconds: config.accessTokenTtlSeconds },
       signatures,

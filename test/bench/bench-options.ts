@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** Seconds of unmeasured load after a server starts (JIT, key cache). */
   warmupSeconds: number;
   concurrencies: number[];
+  /** Runs of each headline figure (peak, half-load p99, limits, scale); the best is kept. */
+  repeats: number;
   /** Providers seeded for the service rows. */
   serviceProviders: number;
   keyBulks: KeyBulk[];
@@ -33,6 +35,7 @@ const FULL: BenchOptions = {
   loadSeconds: 5,
   warmupSeconds: 1.5,
   concurrencies: [1, 4, 16, 64],
+  repeats: 2,
   serviceProviders: 1000,
   keyBulks: [
     { bulk: 1, warmSamples: 10, coldSamples: 5 },
@@ -51,6 +54,7 @@ const SMOKE: BenchOptions = {
   loadSeconds: 1,
   warmupSeconds: 0.5,
   concurrencies: [16],
+  repeats: 1,
   serviceProviders: 50,
   keyBulks: [
     { bulk: 1, warmSamples: 1, coldSamples: 1 },

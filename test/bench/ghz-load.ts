@@ -10,7 +10,7 @@ import {
   type LoadSpec,
   type RunningLoad,
 } from "./load-generator.js";
-import { spawnPinned } from "./pinned-spawn.js";
+import { spawnPinned, watchCpu } from "./pinned-spawn.js";
 
 /** The ghz release the bench is written against. */
 export const GHZ_VERSION = "v0.121.0";
@@ -100,6 +100,7 @@ export class GhzLoad implements LoadGenerator {
     const child = spawnPinned(spec.cpus, this.ghzPath, args, {
       stdio: ["ignore", "pipe", "pipe"],
     });
+    const cpu = watchCpu(child);
     let stdout = "";
     let stderr = "";
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -109,7 +110,7 @@ export class GhzLoad implements LoadGenerator {
       child.once("error", reject);
       child.once("close", (code) => {
         try {
-          resolve(summarise(JSON.parse(stdout) as GhzReport));
+          resolve({ ...summarise(JSON.parse(stdout) as GhzReport), cpuSeconds: cpu() });
         } catch {
           reject(new Error(`ghz failed (exit ${code}): ${stderr.trim() || stdout.slice(0, 500)}`));
         }

@@ -13,8 +13,17 @@ const CHILD_ENTRY = fileURLToPath(new URL("./sign-limit-child.js", import.meta.u
  */
 export async function limitSection(ctx: BenchContext): Promise<void> {
   const seconds = ctx.options.limitSeconds;
-  const one = await runSignLimit(SERVER_CORE, 1, seconds);
-  const all = await runSignLimit(undefined, ctx.cores, seconds);
+  // Best of the repeats: other processes on the machine only slow it down.
+  const best = async (cpus: string | undefined, threads: number) => {
+    let top = await runSignLimit(cpus, threads, seconds);
+    for (let i = 1; i < ctx.options.repeats; i++) {
+      const next = await runSignLimit(cpus, threads, seconds);
+      if (next.perSecond > top.perSecond) top = next;
+    }
+    return top;
+  };
+  const one = await best(SERVER_CORE, 1);
+  const all = await best(undefined, ctx.cores);
   ctx.measured.limitOneCore = one.perSecond;
   ctx.measured.limitAllCores = all.perSecond;
 

@@ -33,6 +33,8 @@ export interface LoadResult {
   maxMs: number;
   /** The most frequent error, if any call failed. */
   firstError: string | undefined;
+  /** CPU seconds the load process used, where the system tells. */
+  cpuSeconds?: number;
 }
 
 /** RunningLoad is a started run; stop ends it early and still yields its result. */
@@ -63,4 +65,23 @@ export function connectionsFor(concurrency: number): number {
 /** runLoad starts a run and waits for its result. */
 export function runLoad(generator: LoadGenerator, target: string, spec: LoadSpec) {
   return generator.start(target, spec).result;
+}
+
+/**
+ * bestOf runs the same load `runs` times and keeps the best: the highest
+ * throughput, or with `lowestP99` the lowest p99. Other processes on the
+ * machine only ever take CPU away, so the best run is the least disturbed.
+ */
+export async function bestOf(
+  runs: number,
+  run: () => Promise<LoadResult>,
+  lowestP99 = false,
+): Promise<LoadResult & { runs: number }> {
+  let best = await run();
+  for (let i = 1; i < runs; i++) {
+    const next = await run();
+    const better = lowestP99 ? next.p99Ms < best.p99Ms : next.rps > best.rps;
+    if (better) best = next;
+  }
+  return { ...best, runs };
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 import type { LoadGenerator, LoadResult, LoadSpec, RunningLoad } from "./load-generator.js";
 import type { NodeLoadJob } from "./node-load-child.js";
-import { spawnPinned } from "./pinned-spawn.js";
+import { spawnPinned, watchCpu } from "./pinned-spawn.js";
 
 const CHILD_ENTRY = fileURLToPath(new URL("./node-load-child.js", import.meta.url));
 
@@ -28,6 +28,7 @@ export class NodeLoad implements LoadGenerator {
     const child = spawnPinned(spec.cpus, process.execPath, [CHILD_ENTRY, jobFile], {
       stdio: ["ignore", "pipe", "inherit"],
     });
+    const cpu = watchCpu(child);
     let stdout = "";
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
 
@@ -35,7 +36,7 @@ export class NodeLoad implements LoadGenerator {
       child.once("error", reject);
       child.once("close", (code) => {
         try {
-          resolve(JSON.parse(stdout) as LoadResult);
+          resolve({ ...(JSON.parse(stdout) as LoadResult), cpuSeconds: cpu() });
         } catch {
           reject(new Error(`node load process failed (exit ${code})`));
         }
