@@ -22,6 +22,7 @@ export const inlineRs256: Rs256Signatures = {
   close: async () => {},
 };
 
+/** Rs256WorkerPoolOptions size a signing pool. */
 export interface Rs256WorkerPoolOptions {
   threads: number;
   /** How many keys each thread keeps; match the signing-key cache. */

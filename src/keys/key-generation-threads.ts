@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 
 import type { RsaKeyPair } from "./rsa-key-pair.js";
 
+/** KeyGenerationThreadsOptions size the key-generation threads. */
 export interface KeyGenerationThreadsOptions {
   threads: number;
   /** The nice value each thread gives itself (Linux only, where it is per thread). */

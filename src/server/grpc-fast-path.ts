@@ -33,6 +33,7 @@ import { refreshAsOrchestratorWork, refreshWork } from "../rpc/auth-providers-ha
 import type { CallBoundary, CallRecord } from "../rpc/call-boundary.js";
 import { toConnectError } from "../rpc/connect-codes.js";
 
+/** GrpcFastPathOptions are what the fast path shares with the Connect handlers. */
 export interface GrpcFastPathOptions {
   domain: ProviderAuth;
   boundary: CallBoundary;

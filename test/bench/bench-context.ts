@@ -1,4 +1,5 @@
 import type { BenchOptions } from "./bench-options.js";
+import type { LoopDelay } from "./bench-protocol.js";
 import type { BenchReport } from "./bench-report.js";
 import { BenchServer, type StartServerOptions } from "./bench-server-process.js";
 import type { JsonMessage, LoadGenerator, LoadRpc } from "./load-generator.js";
@@ -22,6 +23,8 @@ export interface Measured {
   register: Record<string, number[]>;
   /** The worst event-loop delay seen while keys were generated, in milliseconds. */
   keyGenerationLoopDelayMaxMs: number;
+  /** Event-loop delay under full Refresh load, alone and with a Register running. */
+  loopDelayUnderLoad?: LoopDelay & { aloneMaxMs: number };
   healthUnderLoad?: { label: string; maxMs: number; p99Ms: number };
   /** Refresh throughput by store and provider count. */
   scale: Record<string, number>;

@@ -14,10 +14,15 @@ const CHILD_ENTRY = fileURLToPath(new URL("./node-load-child.js", import.meta.ur
  * CPU per call than ghz, so it saturates sooner on a shared core.
  */
 export class NodeLoad implements LoadGenerator {
-  readonly description = "node @grpc/grpc-js load process (ghz not found)";
+  readonly description: string;
   private runs = 0;
 
-  constructor(private readonly scratchDir: string) {}
+  constructor(
+    private readonly scratchDir: string,
+    reason: string,
+  ) {
+    this.description = `node @grpc/grpc-js load process (${reason})`;
+  }
 
   start(target: string, spec: LoadSpec): RunningLoad {
     mkdirSync(this.scratchDir, { recursive: true });

@@ -107,9 +107,13 @@ function loadAverage(): string {
 // quick); otherwise a Node load process, which needs nothing more.
 function loadGenerator(smoke: boolean): LoadGenerator {
   const scratch = join(OUTPUT_DIR, "tmp");
-  if (process.env["BENCH_LOAD"] === "node") return new NodeLoad(scratch);
+  if (process.env["BENCH_LOAD"] === "node") return new NodeLoad(scratch, "BENCH_LOAD=node");
   const ghz = findGhz(REPO_ROOT, !smoke);
-  return ghz === undefined ? new NodeLoad(scratch) : new GhzLoad(ghz, REPO_ROOT, scratch);
+  if (ghz !== undefined) return new GhzLoad(ghz, REPO_ROOT, scratch);
+  return new NodeLoad(
+    scratch,
+    smoke ? "ghz not found; smoke runs do not build it" : "ghz not found",
+  );
 }
 
 main().catch((error: unknown) => {

@@ -1,17 +1,27 @@
 import { apiClient, bearer, timed } from "./bench-client.js";
 import { refreshRequests, sleep, withServer, type BenchContext } from "./bench-context.js";
-import { openHealthProbe } from "./health-probe.js";
-import { latencySummary } from "./percentiles.js";
+import type { LoopDelay } from "./bench-protocol.js";
+import type { BenchServer } from "./bench-server-process.js";
+import { openHealthProbe, type HealthProbe } from "./health-probe.js";
+import { latencySummary, type LatencySummary } from "./percentiles.js";
 
 // Long enough for any Register to finish; the load is stopped as soon as it does.
 const LOAD_CAP_SECONDS = 180;
 const PROBE_INTERVAL_MS = 50;
 
+interface Window {
+  seconds: number;
+  delay: LoopDelay;
+  health: LatencySummary & { calls: number };
+}
+
 /**
  * stallSection puts full Refresh load on a server on all cores, with the
- * default key pool, then registers a bulk large enough to drain the pool and
- * generate most keys on demand. Meanwhile a probe on its own connection times
- * a cheap call every 50 ms, and the server records its event-loop delay.
+ * default key pool. It first measures the load alone, then registers a bulk
+ * large enough to drain the pool and generate most keys on demand. In both
+ * windows a probe on its own connection times a cheap call every 50 ms and
+ * the server records its event-loop delay, so what key generation adds can
+ * be told from what the load itself causes.
  */
 export async function stallSection(ctx: BenchContext): Promise<void> {
   await withServer({ cpus: undefined, store: "memory" }, async (server) => {
@@ -30,17 +40,9 @@ export async function stallSection(ctx: BenchContext): Promise<void> {
     const probe = await openHealthProbe(server.target, token, seeded.ids[0]!);
     try {
       await sleep(ctx.options.warmupSeconds * 1000);
-      await server.call("loop-delay-reset", {});
-
-      const latencies: number[] = [];
-      let probing = true;
-      const probeLoop = (async () => {
-        while (probing) {
-          const started = performance.now();
-          latencies.push(await probe.once());
-          await sleep(Math.max(0, PROBE_INTERVAL_MS - (performance.now() - started)));
-        }
-      })();
+      // A fifth of the overlap window is enough to see what the load alone does.
+      const aloneMs = (ctx.options.stallWindowSeconds * 1000) / 5;
+      const alone = await measureWindow(server, probe, sleep(aloneMs));
 
       const bulk = ctx.options.stallBulk;
       const items = Array.from({ length: bulk }, (_, i) => ({ id: `stall-${i}` }));
@@ -48,29 +50,22 @@ export async function stallSection(ctx: BenchContext): Promise<void> {
       // Key generation yields to signing, so under full load a large Register
       // can take minutes; the overlap measured is capped, then the load stops
       // and the Register finishes on an idle server.
-      const windowStarted = performance.now();
-      const overlapped = await Promise.race([
-        registering.then(() => true),
-        sleep(ctx.options.stallWindowSeconds * 1000).then(() => false),
-      ]);
-      const windowSeconds = (performance.now() - windowStarted) / 1000;
-      probing = false;
-      await probeLoop;
-      const delay = await server.call("loop-delay-read", {});
+      let overlapped = false;
+      const during = await measureWindow(
+        server,
+        probe,
+        Promise.race([
+          registering.then(() => (overlapped = true)),
+          sleep(ctx.options.stallWindowSeconds * 1000),
+        ]),
+      );
       load.stop();
       const refreshed = await load.result;
       const register = await registering;
 
-      const health = latencySummary(latencies);
-      ctx.measured.healthUnderLoad = { label: probe.label, ...health };
-      ctx.measured.keyGenerationLoopDelayMaxMs = Math.max(
-        ctx.measured.keyGenerationLoopDelayMaxMs,
-        delay.maxMs,
-      );
+      ctx.measured.healthUnderLoad = { label: probe.label, ...during.health };
+      ctx.measured.loopDelayUnderLoad = { aloneMaxMs: alone.delay.maxMs, ...during.delay };
 
-      const under =
-        `${windowSeconds.toFixed(1)} s of Register of ${bulk} ` +
-        `+ Refresh at concurrency ${concurrency}`;
       ctx.report.add({
         section: "under load",
         measurement: `Register of ${bulk}, default pool`,
@@ -82,23 +77,32 @@ export async function stallSection(ctx: BenchContext): Promise<void> {
           : `one call, most keys generated on demand; load stopped after ` +
             `${ctx.options.stallWindowSeconds} s`,
       });
-      ctx.report.add({
-        section: "under load",
-        measurement: "event-loop delay",
-        cores: "all",
-        p99Ms: delay.p99Ms,
-        maxMs: delay.maxMs,
-        note: `${under}; mean ${delay.meanMs.toFixed(2)} ms`,
-      });
-      ctx.report.add({
-        section: "under load",
-        measurement: probe.label,
-        cores: "all",
-        concurrency: 1,
-        throughput: latencies.length / windowSeconds,
-        ...health,
-        note: `${latencies.length} calls, ${under}`,
-      });
+      for (const [name, window] of [
+        [`Refresh at concurrency ${concurrency} alone`, alone],
+        [`Refresh at concurrency ${concurrency} + Register of ${bulk}`, during],
+      ] as const) {
+        ctx.report.add({
+          section: "under load",
+          measurement: "event-loop delay",
+          cores: "all",
+          p99Ms: window.delay.p99Ms,
+          maxMs: window.delay.maxMs,
+          note:
+            `${window.seconds.toFixed(1)} s of ${name}; ` +
+            `mean ${window.delay.meanMs.toFixed(2)} ms`,
+        });
+        ctx.report.add({
+          section: "under load",
+          measurement: probe.label,
+          cores: "all",
+          concurrency: 1,
+          throughput: window.health.calls / window.seconds,
+          p50Ms: window.health.p50Ms,
+          p99Ms: window.health.p99Ms,
+          maxMs: window.health.maxMs,
+          note: `${window.health.calls} calls during ${name}`,
+        });
+      }
       ctx.report.add({
         section: "under load",
         measurement: "Refresh",
@@ -108,7 +112,7 @@ export async function stallSection(ctx: BenchContext): Promise<void> {
         p50Ms: refreshed.p50Ms,
         p99Ms: refreshed.p99Ms,
         maxMs: refreshed.maxMs,
-        note: `whole load run, from ${ctx.options.warmupSeconds} s before the Register`,
+        note: "the whole load run, both windows",
       });
     } finally {
       load.stop();
@@ -116,4 +120,30 @@ export async function stallSection(ctx: BenchContext): Promise<void> {
       probe.close();
     }
   });
+}
+
+// Probe every 50 ms and watch the event loop until `until` settles.
+async function measureWindow(
+  server: BenchServer,
+  probe: HealthProbe,
+  until: Promise<unknown>,
+): Promise<Window> {
+  await server.call("loop-delay-reset", {});
+  const started = performance.now();
+  const latencies: number[] = [];
+  let probing = true;
+  const probeLoop = (async () => {
+    while (probing) {
+      const sent = performance.now();
+      latencies.push(await probe.once());
+      await sleep(Math.max(0, PROBE_INTERVAL_MS - (performance.now() - sent)));
+    }
+  })();
+
+  await until;
+  const seconds = (performance.now() - started) / 1000;
+  probing = false;
+  await probeLoop;
+  const delay = await server.call("loop-delay-read", {});
+  return { seconds, delay, health: { ...latencySummary(latencies), calls: latencies.length } };
 }
