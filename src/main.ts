@@ -29,7 +29,26 @@ async function main(): Promise<void> {
     });
   }
 
-  const service = await startService(config, { logger });
+  let service;
+  try {
+    service = await startService(config, { logger });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (
+      code !== "EADDRINUSE" &&
+      code !== "EADDRNOTAVAIL" &&
+      code !== "ENOTFOUND" &&
+      code !== "EACCES"
+    ) {
+      throw error;
+    }
+    process.stderr.write(
+      `provider-auth: cannot listen on ${config.host}:${config.port} (${code}); check ` +
+        "PROVIDER_AUTH_HOST and PROVIDER_AUTH_PORT\n",
+    );
+    process.exitCode = 2;
+    return;
+  }
   if (service.developmentToken !== undefined) {
     process.stderr.write(developmentBanner(service.url, service.developmentToken));
   }

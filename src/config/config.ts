@@ -6,7 +6,11 @@ import { DEFAULT_ORCHESTRATORS } from "../auth/call-policy.js";
 import { SIGNING_KEY_CACHE_ENTRIES } from "../domain/signing-keys.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { MasterKeyRing } from "../secrets/master-key-ring.js";
-import type { TrustedCallerKeys } from "../jwt/caller-tokens.js";
+import {
+  checkTrustedCallerKeys,
+  TrustedKeyError,
+  type TrustedCallerKeys,
+} from "../jwt/caller-tokens.js";
 import {
   ConfigError,
   PREFIX,
@@ -16,12 +20,14 @@ import {
   readString,
   type Env,
 } from "./env-readers.js";
+import { readTlsConfig, type TlsConfig } from "./tls-config.js";
 
 /** Config is the whole, validated configuration of one service process. */
 export interface Config {
   host: string;
   port: number;
-  mongodb: { uri: string; database: string; timeoutMs: number } | undefined;
+  mongodb:
+    { uri: string; database: string; timeoutMs: number; startupTimeoutMs: number } | undefined;
   /** Trusted caller keys, or undefined to generate a development caller. */
   callerKeys: TrustedCallerKeys | undefined;
   callerIssuer: string;
@@ -35,8 +41,13 @@ export interface Config {
   keyPoolSize: number;
   /** How many providers' imported private keys are kept (about 6 KiB each once used). */
   signingKeyCacheSize: number;
+  throttle: { burst: number; windowSeconds: number };
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  /** Web origins whose pages may call the service from a browser; none by default. */
+  corsOrigins: string[];
+  /** With TLS set, the port serves HTTPS only (HTTP/2 and HTTP/1.1 by ALPN). */
+  tls: TlsConfig | undefined;
 }
 
 /**
@@ -44,7 +55,7 @@ export interface Config {
  * throws a ConfigError that names the variable and never echoes a secret.
  */
 export function loadConfig(env: Env): Config {
-  const mongodbUri = readString(env, `${PREFIX}MONGODB_URI`) ?? readString(env, "MONGODB_URI");
+  const mongodbUri = readMongoUri(env);
   const callerKeys = readCallerKeys(env);
   const masterKeys = readMasterKeys(env);
 
@@ -70,11 +81,15 @@ export function loadConfig(env: Env): Config {
       mongodbUri === undefined
         ? undefined
         : {
-            uri: checkMongoUri(mongodbUri),
+            uri: mongodbUri,
             database: readDatabaseName(env),
             timeoutMs: readInteger(env, `${PREFIX}MONGODB_TIMEOUT_MS`, 3000, {
               min: 100,
               max: 60_000,
+            }),
+            startupTimeoutMs: readInteger(env, `${PREFIX}MONGODB_STARTUP_TIMEOUT_MS`, 30_000, {
+              min: 0,
+              max: 600_000,
             }),
           },
     callerKeys,
@@ -101,12 +116,43 @@ export function loadConfig(env: Env): Config {
       SIGNING_KEY_CACHE_ENTRIES,
       { min: 1, max: 1_000_000 },
     ),
+    throttle: {
+      burst: readInteger(env, `${PREFIX}THROTTLE_FAILURES`, 20, { min: 0, max: 1_000_000 }),
+      windowSeconds: readInteger(env, `${PREFIX}THROTTLE_WINDOW_SECONDS`, 60, {
+        min: 1,
+        max: 86_400,
+      }),
+    },
     logLevel: readChoice(env, `${PREFIX}LOG_LEVEL`, LOG_LEVELS, "info"),
     shutdownGraceMs: readInteger(env, `${PREFIX}SHUTDOWN_GRACE_MS`, 10_000, {
       min: 0,
       max: 300_000,
     }),
+    corsOrigins: readOrigins(env),
+    tls: readTlsConfig(env),
   };
+}
+
+// An origin is compared byte for byte with the browser's Origin header, so
+// only the exact form "scheme://host[:port]" can ever match.
+function readOrigins(env: Env): string[] {
+  const name = `${PREFIX}CORS_ORIGINS`;
+  const origins = readList(env, name, []);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
+      throw new ConfigError(
+        `${name} entry ${JSON.stringify(origin)} is not an origin: write it as ` +
+          "https://host or http://host:port, with no path, no trailing slash and no wildcard",
+      );
+    }
+  }
+  return origins;
 }
 
 function readCallerKeys(env: Env): TrustedCallerKeys | undefined {
@@ -123,7 +169,20 @@ function readCallerKeys(env: Env): TrustedCallerKeys | undefined {
   const jwks = jwksFile === undefined ? undefined : readJwksFile(jwksFile);
 
   if (publicKey === undefined && jwks === undefined && sharedSecret === undefined) return undefined;
-  return { publicKey, jwks, sharedSecret };
+
+  const keys = { publicKey, jwks, sharedSecret };
+  try {
+    checkTrustedCallerKeys(keys);
+  } catch (error) {
+    if (!(error instanceof TrustedKeyError)) throw error;
+    const variable = {
+      publicKey: "CALLER_PUBLIC_KEY",
+      jwks: "CALLER_JWKS_FILE",
+      sharedSecret: "CALLER_SHARED_SECRET",
+    }[error.source];
+    throw new ConfigError(`${PREFIX}${variable} ${error.message}`);
+  }
+  return keys;
 }
 
 function readJwksFile(path: string): JSONWebKeySet {
@@ -168,9 +227,13 @@ function readMasterKeys(env: Env): MasterKeyRing | undefined {
   }
 }
 
-function checkMongoUri(uri: string): string {
-  if (!/^mongodb(\+srv)?:\/\//.test(uri)) {
-    throw new ConfigError(`${PREFIX}MONGODB_URI must start with mongodb:// or mongodb+srv://`);
+function readMongoUri(env: Env): string | undefined {
+  const own = readString(env, `${PREFIX}MONGODB_URI`);
+  const name = own !== undefined ? `${PREFIX}MONGODB_URI` : "MONGODB_URI";
+  const uri = own ?? readString(env, "MONGODB_URI");
+
+  if (uri !== undefined && !/^mongodb(\+srv)?:\/\//.test(uri)) {
+    throw new ConfigError(`${name} must start with mongodb:// or mongodb+srv://`);
   }
   return uri;
 }

@@ -38,9 +38,9 @@ async function undo(store: ProviderStore, applied: readonly RecordChange[]): Pro
     try {
       await store.compareAndSet(change.after.version, change.before);
     } catch {
-      // The store failed mid-undo (it is unreachable). The record keeps the
-      // new, never-returned secrets: the provider keeps its old key and must
-      // be renewed, exactly as after a lost renew. The caller sees the error.
+      // The store failed mid-undo (it became unreachable). That record keeps
+      // secrets nobody was given; the caller sees the call fail and a retry
+      // of the same call replaces them. No secret is lost or handed out.
     }
   }
 }

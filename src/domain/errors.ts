@@ -12,6 +12,10 @@ export type DomainErrorCode =
   | "conflict"
   | "resource_exhausted"
   | "unavailable"
+  // The caller's deadline (or the server's cap on call time) passed first.
+  | "deadline_exceeded"
+  // The caller went away before the answer was ready.
+  | "cancelled"
   | "internal";
 
 export interface DomainErrorDetails {

@@ -3,7 +3,7 @@ import type { KeyPairSource } from "../keys/key-pair-pool.js";
 import type { RsaKeyPair } from "../keys/rsa-key-pair.js";
 import type { PrivateKeySealer } from "../secrets/private-key-sealer.js";
 import type { RandomSource } from "../secrets/random.js";
-import { isWellFormedSecretToken, newSecretToken } from "../secrets/secret-token.js";
+import { newSecretToken } from "../secrets/secret-token.js";
 import type { TokenHasher } from "../secrets/token-hasher.js";
 import type { ProviderRecord, ProviderStore } from "../store/provider-store.js";
 import { applyChanges } from "./apply-changes.js";
@@ -12,6 +12,13 @@ import type { Clock } from "./clock.js";
 import { DomainError, providerExists } from "./errors.js";
 import { checkProviderId } from "./provider-id.js";
 import type { SigningKeys } from "./signing-keys.js";
+import {
+  BAD_CLAIM_TOKEN,
+  BAD_REFRESH_TOKEN,
+  checkSecretShape,
+  firstMatch,
+  indexBy,
+} from "./token-lookup.js";
 
 /** ProviderCredentials is what claim and renew hand to a provider. */
 export interface ProviderCredentials {
@@ -54,21 +61,18 @@ export interface ProviderAuthDependencies {
 // Enough to recognise a replayed refresh token for a few renewals back.
 const RETIRED_HASHES_KEPT = 5;
 
-const BAD_CLAIM_TOKEN =
-  "is not a valid claim token: it is unknown, expired, or its retry window has passed";
-const BAD_REFRESH_TOKEN =
-  "is not a valid refresh token: claim or renew the provider to get a new one";
-
 /**
  * ProviderAuth is the token domain: UCloud's auth.providers calls, free of
  * any transport. Every call checks its whole request before any expensive
- * work, and changes the store all or nothing.
+ * work, and changes the store all or nothing. Calls that write take an
+ * optional signal and check it just before writing: work for a caller who
+ * has given up is dropped rather than committed behind its back.
  */
 export class ProviderAuth {
   constructor(private readonly deps: ProviderAuthDependencies) {}
 
   /** register creates providers with fresh key pairs and returns their claim tokens. */
-  async register(ids: readonly string[]): Promise<string[]> {
+  async register(ids: readonly string[], signal?: AbortSignal): Promise<string[]> {
     checkBulkSize(ids);
     ids.forEach((id, i) => checkProviderId(id, `items[${i}].id`));
     rejectRepeats(ids, "id");
@@ -93,6 +97,7 @@ export class ProviderAuth {
       createdAt: now,
       updatedAt: now,
     }));
+    signal?.throwIfAborted();
     await this.deps.store.insertAll(records);
 
     return claimTokens;
@@ -104,7 +109,10 @@ export class ProviderAuth {
    * lost the answer can retry); each use issues a new refresh token and
    * retires the one before. After the window the token is dead.
    */
-  async claim(claimTokens: readonly string[]): Promise<ProviderCredentials[]> {
+  async claim(
+    claimTokens: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<ProviderCredentials[]> {
     checkBulkSize(claimTokens);
     claimTokens.forEach((token, i) => checkSecretShape(token, `items[${i}].claimToken`, "claim"));
     rejectRepeats(claimTokens, "claimToken");
@@ -138,6 +146,7 @@ export class ProviderAuth {
         },
       };
     });
+    signal?.throwIfAborted();
     await applyChanges(this.deps.store, changes);
 
     return records.map((r, i) => ({
@@ -151,7 +160,7 @@ export class ProviderAuth {
    * renew gives providers a new key pair and refresh token, retiring the old
    * refresh token and any claim token still outstanding.
    */
-  async renew(ids: readonly string[]): Promise<ProviderCredentials[]> {
+  async renew(ids: readonly string[], signal?: AbortSignal): Promise<ProviderCredentials[]> {
     checkBulkSize(ids);
     ids.forEach((id, i) => checkProviderId(id, `items[${i}].id`));
     rejectRepeats(ids, "id");
@@ -174,6 +183,7 @@ export class ProviderAuth {
         },
       };
     });
+    signal?.throwIfAborted();
     await applyChanges(this.deps.store, changes);
 
     return changes.map(({ after }, i) => ({
@@ -189,6 +199,9 @@ export class ProviderAuth {
     refreshTokens.forEach((token, i) =>
       checkSecretShape(token, `items[${i}].refreshToken`, "refresh"),
     );
+    // A repeat would cost one more signature for nothing: refused like any
+    // other repeat, so one token cannot buy a thousand signatures a call.
+    rejectRepeats(refreshTokens, "refreshToken");
 
     const candidates = refreshTokens.map((t) => this.deps.hasher.candidates(t));
     const found = await this.deps.store.findByRefreshTokenHashes(candidates.flat());
@@ -213,6 +226,7 @@ export class ProviderAuth {
   async refreshAsOrchestrator(ids: readonly string[]): Promise<IssuedToken[]> {
     checkBulkSize(ids);
     ids.forEach((id, i) => checkProviderId(id, `items[${i}].providerId`));
+    rejectRepeats(ids, "providerId");
 
     const records = await this.findAll(ids);
     const now = this.deps.clock.now();
@@ -238,7 +252,7 @@ export class ProviderAuth {
     return { publicKey: pair!.publicKey, privateKey: pair!.privateKeyPkcs8.toString("base64") };
   }
 
-  /** findAll returns the records of `ids` in their order, or throws NOT_FOUND for the first unknown. */
+  /** findAll returns the records of `ids` in order, or throws NOT_FOUND for the first unknown. */
   private async findAll(ids: readonly string[]): Promise<ProviderRecord[]> {
     const found = await this.deps.store.findByIds(ids);
     const byId = new Map(found.map((r) => [r.id, r]));
@@ -286,36 +300,4 @@ export class ProviderAuth {
       securityEvent: replay,
     });
   }
-}
-
-function checkSecretShape(token: string, field: string, kind: "claim" | "refresh"): void {
-  if (isWellFormedSecretToken(token)) return;
-
-  const message = kind === "claim" ? BAD_CLAIM_TOKEN : BAD_REFRESH_TOKEN;
-  throw new DomainError("unauthenticated", `${field} ${message}`, {
-    reason: `malformed_${kind}_token`,
-  });
-}
-
-function indexBy(
-  records: readonly ProviderRecord[],
-  hashOf: (r: ProviderRecord) => string | null,
-): Map<string, ProviderRecord> {
-  const byHash = new Map<string, ProviderRecord>();
-  for (const record of records) {
-    const hash = hashOf(record);
-    if (hash !== null) byHash.set(hash, record);
-  }
-  return byHash;
-}
-
-function firstMatch(
-  byHash: ReadonlyMap<string, ProviderRecord>,
-  hashes: readonly string[],
-): ProviderRecord | undefined {
-  for (const hash of hashes) {
-    const record = byHash.get(hash);
-    if (record !== undefined) return record;
-  }
-  return undefined;
 }

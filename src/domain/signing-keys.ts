@@ -12,9 +12,12 @@ export const SIGNING_KEY_CACHE_ENTRIES = 10_000;
 
 /**
  * SigningKeys opens and imports a provider's private key once and keeps it
- * for later signatures. Entries are keyed by provider id *and* key version,
- * so a renewed key is used from the first call that reads the new record, on
- * every instance, without any invalidation message.
+ * for later signatures. Entries are keyed by provider id and the record's
+ * published public key, and an entry is only made after checking that the
+ * private key matches that public key. So a renewed key is used from the
+ * first call that reads the new record, on every instance, with no
+ * invalidation message; and a key from a change that was later undone can
+ * never be picked for a record that publishes another key.
  */
 export class SigningKeys {
   private readonly cache = new Map<string, Promise<SigningKey>>();
@@ -26,7 +29,7 @@ export class SigningKeys {
 
   /** forRecord returns the key that signs for this record's provider. */
   forRecord(record: ProviderRecord): Promise<SigningKey> {
-    const cacheKey = `${record.keyVersion}:${record.id}`;
+    const cacheKey = `${record.id}\n${record.publicKey}`;
     const cached = this.cache.get(cacheKey);
     if (cached !== undefined) return cached;
 

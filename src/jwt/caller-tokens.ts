@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type JsonWebKeyInput, type KeyObject } from "node:crypto";
 
 import {
   createLocalJWKSet,
@@ -34,6 +34,9 @@ export interface CallerTokenOptions {
   now: () => number;
 }
 
+// UCloud's service tokens live minutes; a day bounds any sane one, and jose
+// then also refuses an `iat` in the future.
+const MAX_TOKEN_AGE_SECONDS = 86_400;
 // A bearer token is a few hundred bytes; anything far larger is not one.
 const MAX_TOKEN_LENGTH = 8192;
 // `kid` only ever selects a key from the configured set; anything else is odd.
@@ -89,6 +92,12 @@ export class CallerTokenVerifier {
     }
     if (payload === undefined) throw unauthenticated("bad_signature", lastError);
 
+    // A token valid for longer than any caller needs is a stolen token's
+    // best friend; refuse it even if it is young.
+    if (payload.exp! - payload.iat! > MAX_TOKEN_AGE_SECONDS) {
+      throw unauthenticated("token_lifetime_too_long");
+    }
+
     const { sub, role } = payload;
     if (typeof sub !== "string" || sub === "" || typeof role !== "string") {
       throw unauthenticated("missing_subject_or_role");
@@ -103,6 +112,7 @@ export class CallerTokenVerifier {
       clockTolerance: this.options.clockToleranceSeconds,
       currentDate: new Date(this.options.now()),
       requiredClaims: ["exp", "iat", "sub"],
+      maxTokenAge: MAX_TOKEN_AGE_SECONDS,
     };
     const key = verifier.key;
     const result =
@@ -113,14 +123,32 @@ export class CallerTokenVerifier {
   }
 }
 
+/** TrustedKeyError says which configured key source is unusable, and why. */
+export class TrustedKeyError extends Error {
+  constructor(
+    readonly source: keyof TrustedCallerKeys,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TrustedKeyError";
+  }
+}
+
+/** checkTrustedCallerKeys throws a TrustedKeyError for the first unusable key source. */
+export function checkTrustedCallerKeys(keys: TrustedCallerKeys): void {
+  buildVerifiers(keys);
+}
+
 function buildVerifiers(keys: TrustedCallerKeys): Verifier[] {
   const verifiers: Verifier[] = [];
 
   if (keys.publicKey !== undefined) {
-    verifiers.push({ algorithms: ["RS256"], key: parseRsaPublicKey(keys.publicKey) });
+    const key = withSource("publicKey", () => parseRsaPublicKey(keys.publicKey!));
+    verifiers.push({ algorithms: ["RS256"], key });
   }
   if (keys.jwks !== undefined) {
-    verifiers.push({ algorithms: jwksAlgorithms(keys.jwks), key: createLocalJWKSet(keys.jwks) });
+    const algorithms = withSource("jwks", () => jwksAlgorithms(keys.jwks!));
+    verifiers.push({ algorithms, key: createLocalJWKSet(keys.jwks) });
   }
   if (keys.sharedSecret !== undefined) {
     verifiers.push({ algorithms: ["HS512"], key: Buffer.from(keys.sharedSecret, "utf8") });
@@ -128,39 +156,86 @@ function buildVerifiers(keys: TrustedCallerKeys): Verifier[] {
   return verifiers;
 }
 
+function withSource<T>(source: keyof TrustedCallerKeys, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new TrustedKeyError(source, error instanceof Error ? error.message : String(error));
+  }
+}
+
+// Below this an RSA signature no longer protects anything worth protecting.
+const MIN_RSA_BITS = 2048;
+
 /** parseRsaPublicKey reads UCloud's base64 SPKI DER or a PEM public key. */
 export function parseRsaPublicKey(text: string): KeyObject {
   const trimmed = text.trim();
-  const key = trimmed.startsWith("-----BEGIN")
-    ? createPublicKey(trimmed)
-    : createPublicKey({ key: Buffer.from(trimmed, "base64"), format: "der", type: "spki" });
+  let key: KeyObject;
+  try {
+    key = trimmed.startsWith("-----BEGIN")
+      ? createPublicKey(trimmed)
+      : createPublicKey({ key: Buffer.from(trimmed, "base64"), format: "der", type: "spki" });
+  } catch {
+    throw new Error("is neither base64 of an SPKI DER public key nor a PEM public key");
+  }
 
-  if (key.asymmetricKeyType !== "rsa") throw new Error("the caller public key is not an RSA key");
+  if (key.asymmetricKeyType !== "rsa") throw new Error("is not an RSA key (RS256 needs one)");
+  checkRsaSize(key);
   return key;
 }
 
+function checkRsaSize(key: KeyObject): void {
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MIN_RSA_BITS) throw new Error(`is an RSA key of ${bits} bits; use at least 2048`);
+}
+
+// What each asymmetric algorithm needs of a key: its type and, for EC, curve.
+const ALGORITHM_KEYS: Readonly<Record<string, { kty: string; crv?: string }>> = {
+  RS256: { kty: "RSA" },
+  RS384: { kty: "RSA" },
+  RS512: { kty: "RSA" },
+  PS256: { kty: "RSA" },
+  PS384: { kty: "RSA" },
+  PS512: { kty: "RSA" },
+  ES256: { kty: "EC", crv: "P-256" },
+  ES384: { kty: "EC", crv: "P-384" },
+  ES512: { kty: "EC", crv: "P-521" },
+  EdDSA: { kty: "OKP", crv: "Ed25519" },
+};
+
 function jwksAlgorithms(jwks: JSONWebKeySet): string[] {
-  if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) {
-    throw new Error("the JWKS has no keys");
-  }
+  if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error("has no keys");
 
   const algorithms = new Set<string>();
-  for (const jwk of jwks.keys) {
+  jwks.keys.forEach((jwk, index) => {
+    const where = `key ${index + 1}${jwk.kid === undefined ? "" : ` ("${jwk.kid}")`}`;
     if (jwk.kty === "oct") {
-      throw new Error("the JWKS holds a symmetric key; use the shared-secret setting for those");
+      throw new Error(`${where} is symmetric; use the shared-secret setting for HS512`);
     }
-    algorithms.add(jwk.alg ?? defaultAlgorithm(jwk.kty, jwk.crv));
-  }
+
+    const alg = jwk.alg ?? defaultAlgorithm(jwk.kty, jwk.crv);
+    const needs = alg === undefined ? undefined : ALGORITHM_KEYS[alg];
+    if (needs === undefined) throw new Error(`${where} has no usable asymmetric algorithm`);
+    if (needs.kty !== jwk.kty || (needs.crv !== undefined && needs.crv !== jwk.crv)) {
+      throw new Error(`${where} does not fit its algorithm ${alg}`);
+    }
+
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: jwk as JsonWebKeyInput["key"], format: "jwk" });
+    } catch {
+      throw new Error(`${where} is not a valid public key`);
+    }
+    if (jwk.kty === "RSA") checkRsaSize(key);
+    algorithms.add(alg!);
+  });
   return [...algorithms];
 }
 
-function defaultAlgorithm(kty: string | undefined, crv: string | undefined): string {
-  if (kty === "RSA") return "RS256";
-  if (kty === "EC" && crv === "P-256") return "ES256";
-  if (kty === "EC" && crv === "P-384") return "ES384";
-  if (kty === "EC" && crv === "P-521") return "ES512";
-  if (kty === "OKP") return "EdDSA";
-  throw new Error(`the JWKS holds a key of unsupported type ${String(kty)}`);
+function defaultAlgorithm(kty: string | undefined, crv: string | undefined): string | undefined {
+  return Object.entries(ALGORITHM_KEYS).find(
+    ([, needs]) => needs.kty === kty && (needs.crv === undefined || needs.crv === crv),
+  )?.[0];
 }
 
 function readCheckedAlgorithm(token: string): string {

@@ -42,6 +42,9 @@ export class KeyPairPool implements KeyPairSource {
   private readonly generate: () => Promise<RsaKeyPair>;
   private running = 0;
   private closed = false;
+  // After a failed background generation the pool waits for the next take
+  // before trying again, instead of spinning on a fault that may persist.
+  private stalled = false;
 
   constructor(private readonly options: KeyPairPoolOptions) {
     this.generate = options.generate ?? generateRsaKeyPair;
@@ -54,6 +57,7 @@ export class KeyPairPool implements KeyPairSource {
     const missing = count - pooled.length;
     const generated = await Promise.all(Array.from({ length: missing }, () => this.generate()));
 
+    this.stalled = false;
     this.refill();
     return [...pooled, ...generated];
   }
@@ -74,6 +78,7 @@ export class KeyPairPool implements KeyPairSource {
   private refill(): void {
     while (
       !this.closed &&
+      !this.stalled &&
       this.running < this.options.concurrency &&
       this.ready.length + this.running < this.options.size
     ) {
@@ -83,8 +88,9 @@ export class KeyPairPool implements KeyPairSource {
           if (!this.closed) this.ready.push(pair);
         })
         .catch(() => {
-          // A failed background generation only leaves the pool one short;
-          // the next take generates on demand and reports its own failure.
+          // Only leaves the pool short: a take generates on demand and
+          // reports its own failure to its caller.
+          this.stalled = true;
         })
         .finally(() => {
           this.running -= 1;

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 
-import type { DomainError, DomainErrorCode } from "../domain/errors.js";
+import { DomainError, type DomainErrorCode } from "../domain/errors.js";
 
 /** DOMAIN_TO_CONNECT is the one mapping of domain errors onto wire codes. */
 const DOMAIN_TO_CONNECT: Readonly<Record<DomainErrorCode, Code>> = {
@@ -13,10 +13,52 @@ const DOMAIN_TO_CONNECT: Readonly<Record<DomainErrorCode, Code>> = {
   conflict: Code.Aborted,
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
+  deadline_exceeded: Code.DeadlineExceeded,
+  cancelled: Code.Canceled,
   internal: Code.Internal,
 };
 
 /** toConnectError turns a DomainError into what goes on the wire; causes stay behind. */
 export function toConnectError(error: DomainError): ConnectError {
   return new ConnectError(error.message, DOMAIN_TO_CONNECT[error.code]);
+}
+
+/**
+ * domainAbortSignal follows a Connect handler's signal, which aborts on the
+ * client's deadline or when the client goes away, and gives the boundary a
+ * DomainError as the reason, so the boundary never needs to know Connect.
+ * `remainingMs` tells how much of the client's deadline is left, if it set
+ * one. A client whose deadline passes cancels its stream a little before the
+ * server's own timer fires (its clock started before the request arrived),
+ * and which of the two the server sees first is chance; so a cancel that
+ * comes that close to the deadline counts as the deadline.
+ */
+export function domainAbortSignal(
+  signal: AbortSignal,
+  remainingMs: () => number | undefined = () => undefined,
+): AbortSignal {
+  const controller = new AbortController();
+  const forward = () => {
+    const remaining = remainingMs();
+    const overdue = remaining !== undefined && remaining <= DEADLINE_SLACK_MS;
+    controller.abort(abortReason(overdue ? DEADLINE_PASSED : signal.reason));
+  };
+  if (signal.aborted) forward();
+  else signal.addEventListener("abort", forward, { once: true });
+  return controller.signal;
+}
+
+const DEADLINE_PASSED = new ConnectError("the deadline passed", Code.DeadlineExceeded);
+// More than a request's trip to the server and into a handler, even on a busy machine.
+const DEADLINE_SLACK_MS = 50;
+
+function abortReason(reason: unknown): DomainError {
+  if (ConnectError.from(reason).code === Code.DeadlineExceeded) {
+    return new DomainError("deadline_exceeded", "the call's deadline passed before it finished", {
+      reason: "client_deadline",
+    });
+  }
+  return new DomainError("cancelled", "the client cancelled the call", {
+    reason: "client_cancelled",
+  });
 }

@@ -8,6 +8,8 @@ export interface MasterKey {
 
 const MASTER_KEY_BYTES = 32;
 const MASTER_KEY_ID = /^[A-Za-z0-9._-]{1,32}$/;
+// Node's decoder skips characters it does not know; a typo must not be skipped.
+const BASE64 = /^(?:[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+)$/;
 
 /**
  * MasterKeyRing holds the keys that seal private keys and hash tokens. The
@@ -63,7 +65,8 @@ export class MasterKeyRing {
         );
       }
 
-      const key = Buffer.from(entry.slice(separator + 1), "base64");
+      const text = entry.slice(separator + 1);
+      const key = BASE64.test(text) ? Buffer.from(text, "base64") : Buffer.alloc(0);
       if (key.length !== MASTER_KEY_BYTES) {
         throw new Error(`key "${id}" must be 32 bytes of base64, it decodes to ${key.length}`);
       }

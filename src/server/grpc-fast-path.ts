@@ -1,10 +1,19 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 
-import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import {
   compressionNegotiate,
+  createDeadlineSignal,
+  createLinkedAbortController,
   encodeEnvelope,
   envelopeCompress,
   envelopeDecompress,
@@ -27,15 +36,14 @@ import {
   RefreshResponseSchema,
 } from "../../gen/ucloud/auth/v1/auth_providers_pb.js";
 import type { RpcName } from "../auth/call-policy.js";
-import type { DomainError } from "../domain/errors.js";
-import type { ProviderAuth } from "../domain/provider-auth.js";
-import { refreshAsOrchestratorWork, refreshWork } from "../rpc/auth-providers-handlers.js";
+import { internalError, isDomainError } from "../domain/errors.js";
 import type { CallBoundary, CallRecord } from "../rpc/call-boundary.js";
-import { toConnectError } from "../rpc/connect-codes.js";
+import { domainAbortSignal, toConnectError } from "../rpc/connect-codes.js";
+import type { ProviderAuthCalls } from "../rpc/provider-auth-calls.js";
 
 /** GrpcFastPathOptions are what the fast path shares with the Connect handlers. */
 export interface GrpcFastPathOptions {
-  domain: ProviderAuth;
+  calls: ProviderAuthCalls;
   boundary: CallBoundary;
   /** As for the Connect handlers: the largest request message accepted. */
   readMaxBytes: number;
@@ -51,9 +59,10 @@ interface Route<I extends DescMessage, O extends DescMessage> {
   input: I;
   output: O;
   work: (
-    domain: ProviderAuth,
+    calls: ProviderAuthCalls,
     request: MessageShape<I>,
-  ) => (record: CallRecord) => Promise<MessageShape<O>>;
+    record: CallRecord,
+  ) => Promise<MessageInitShape<O>>;
 }
 
 // Only the calls every provider makes every few minutes are worth a path of
@@ -63,13 +72,13 @@ const ROUTES = new Map<string, Route<DescMessage, DescMessage>>([
     rpc: "Refresh",
     input: RefreshRequestSchema,
     output: RefreshResponseSchema,
-    work: refreshWork,
+    work: (calls, request, record) => calls.Refresh(request, record),
   }),
   route("/ucloud.auth.v1.AuthProvidersService/RefreshAsOrchestrator", {
     rpc: "RefreshAsOrchestrator",
     input: RefreshAsOrchestratorRequestSchema,
     output: RefreshAsOrchestratorResponseSchema,
-    work: refreshAsOrchestratorWork,
+    work: (calls, request, record) => calls.RefreshAsOrchestrator(request, record),
   }),
 ]);
 
@@ -84,6 +93,8 @@ function route<I extends DescMessage, O extends DescMessage>(
 const ACCEPT_COMPRESSION: Compression[] = [compressionGzip, compressionBrotli];
 const COMPRESS_MIN_BYTES = 1024;
 const ENVELOPE_HEADER_BYTES = 5;
+// Connect's decoder failure, which the Connect path answers as a malformed request.
+const DECODE_FAILURE = /^parse binary: /;
 
 /**
  * createGrpcFastPath answers plain gRPC calls of Refresh and
@@ -92,12 +103,14 @@ const ENVELOPE_HEADER_BYTES = 5;
  * steps in a straight line: negotiate compression and timeout with Connect's
  * own functions, split and parse the request envelope with Connect's rules
  * and messages, run the call through the same boundary and domain, and
- * answer with the headers and trailers Connect sends. Any other call, and
- * gRPC with the JSON codec, is left to Connect.
+ * answer with the headers and trailers Connect sends, with the same
+ * deadline, cancellation and malformed-message handling as the Connect
+ * path. Any other call, gRPC with the JSON codec, and any request that
+ * carries an Origin (the CORS policy's to judge) are left to Connect.
  */
 export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   return (stream, headers) => {
-    if (headers[":method"] !== "POST") return false;
+    if (headers[":method"] !== "POST" || headers["origin"] !== undefined) return false;
     const found = ROUTES.get(headers[":path"] ?? "");
     if (found === undefined) return false;
     const type = parseContentType(header(headers, "content-type"));
@@ -116,6 +129,7 @@ async function serve(
 ): Promise<void> {
   // Without a listener, a reset from the client would be an uncaught error.
   stream.on("error", () => {});
+  const peer = stream.session?.socket?.remoteAddress ?? "unknown";
 
   const compression = compressionNegotiate(
     ACCEPT_COMPRESSION,
@@ -124,6 +138,15 @@ async function serve(
     headerAcceptEncoding,
   );
   const timeout = parseTimeout(header(headers, headerTimeout), options.maxTimeoutMs);
+  // As Connect does: the client's deadline runs from here, and the call is
+  // cancelled when its stream closes before the answer.
+  const deadline = createDeadlineSignal(timeout.timeoutMs);
+  const deadlineAt =
+    timeout.timeoutMs === undefined ? undefined : performance.now() + timeout.timeoutMs;
+  const remainingMs = () => (deadlineAt === undefined ? undefined : deadlineAt - performance.now());
+  const closed = new AbortController();
+  stream.once("close", () => closed.abort());
+  const callSignal = createLinkedAbortController(deadline.signal, closed.signal).signal;
   const responseHeaders: OutgoingHttpHeaders = {
     ":status": 200,
     "content-type": contentTypeProto,
@@ -133,73 +156,112 @@ async function serve(
   };
 
   // Connect reports these before it reads any of the body, in this order.
-  const early = compression.error ?? timeout.error;
-  if (early !== undefined) {
-    answer(stream, responseHeaders, undefined, early);
-    return;
-  }
-
-  const body = await readBody(stream, bodyCap(options.readMaxBytes));
-  if (body === undefined) return;
-
-  let request;
   try {
-    request = await singleMessage(body, found.input, compression.request, options.readMaxBytes);
-  } catch (error) {
-    answer(stream, responseHeaders, undefined, asConnectError(error));
-    return;
-  }
+    const early = compression.error ?? timeout.error;
+    if (early !== undefined) {
+      answer(stream, responseHeaders, undefined, early);
+      return;
+    }
 
-  const call = {
-    rpc: found.rpc,
-    authorization: header(headers, "authorization") ?? undefined,
-    peer: stream.session?.socket?.remoteAddress ?? "unknown",
-    protocol: "grpc",
-  };
-  let response;
-  try {
-    response = await options.boundary.run(call, found.work(options.domain, request));
-  } catch (error) {
-    answer(stream, responseHeaders, undefined, toConnectError(error as DomainError));
-    return;
-  }
+    const body = await readBody(stream, options.readMaxBytes);
+    if (body === undefined) return;
 
-  const envelope = await envelopeCompress(
-    { flags: 0, data: toBinary(found.output, response) },
-    compression.response,
-    COMPRESS_MIN_BYTES,
-  );
-  answer(stream, responseHeaders, encodeEnvelope(envelope.flags, envelope.data), undefined);
+    let request;
+    try {
+      request = await singleMessage(body, found.input, compression.request, options.readMaxBytes);
+    } catch (error) {
+      const refused = asConnectError(error);
+      if (refused.code !== Code.Internal || !DECODE_FAILURE.test(refused.rawMessage)) {
+        answer(stream, responseHeaders, undefined, refused);
+        return;
+      }
+      options.boundary.logRefused({
+        rpc: found.rpc,
+        protocol: "grpc",
+        peer,
+        reason: "malformed_message",
+      });
+      const message = `the request is not a valid ${found.input.typeName} message`;
+      answer(stream, responseHeaders, undefined, new ConnectError(message, Code.InvalidArgument));
+      return;
+    }
+
+    const call = {
+      rpc: found.rpc,
+      authorization: header(headers, "authorization") ?? undefined,
+      peer,
+      protocol: "grpc",
+      signal: domainAbortSignal(callSignal, remainingMs),
+    };
+    let response;
+    try {
+      response = await options.boundary.run(call, (record) =>
+        found.work(options.calls, request, record),
+      );
+    } catch (error) {
+      answer(stream, responseHeaders, undefined, toConnectError(asDomainError(error)));
+      return;
+    }
+
+    const envelope = await envelopeCompress(
+      { flags: 0, data: toBinary(found.output, create(found.output, response)) },
+      compression.response,
+      COMPRESS_MIN_BYTES,
+    );
+    answer(stream, responseHeaders, encodeEnvelope(envelope.flags, envelope.data), undefined);
+  } finally {
+    deadline.cleanup();
+  }
 }
 
-// Connect decides a unary request from at most its first two envelopes, so
-// reading more than two of the largest allowed never changes the outcome and
-// a client cannot make us hold an unbounded body.
-function bodyCap(readMaxBytes: number): number {
-  return 2 * (ENVELOPE_HEADER_BYTES + readMaxBytes) + 1;
+function asDomainError(error: unknown) {
+  return isDomainError(error) ? error : internalError(error);
 }
 
-function readBody(stream: ServerHttp2Stream, cap: number): Promise<Buffer | undefined> {
+/**
+ * readBody collects the request body until it ends, or until its outcome is
+ * already decided: as soon as an envelope announces more than readMaxBytes
+ * (Connect answers then, while the client still sends), or once two
+ * envelopes of the largest allowed size are in (Connect decides a unary
+ * request from at most its first two), so a client cannot make us hold more.
+ */
+function readBody(stream: ServerHttp2Stream, readMaxBytes: number): Promise<Buffer | undefined> {
+  const cap = 2 * (ENVELOPE_HEADER_BYTES + readMaxBytes) + 1;
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
+    let received: Buffer = Buffer.alloc(0);
     let settled = false;
     const settle = (value: Buffer | undefined) => {
       if (settled) return;
       settled = true;
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("close", onClose);
       resolve(value);
     };
-
-    stream.on("data", (chunk: Buffer) => {
-      if (settled) return;
-      chunks.push(chunk);
-      length += chunk.length;
-      if (length >= cap) settle(Buffer.concat(chunks, length));
-    });
-    stream.once("end", () => settle(Buffer.concat(chunks, length)));
+    const onData = (chunk: Buffer) => {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      if (received.length >= cap || announcesTooMuch(received, readMaxBytes)) {
+        settle(received);
+      }
+    };
+    const onEnd = () => settle(received);
     // A client that resets or goes away gets no answer, as from Connect.
-    stream.once("close", () => settle(undefined));
+    const onClose = () => settle(undefined);
+
+    stream.on("data", onData);
+    stream.once("end", onEnd);
+    stream.once("close", onClose);
   });
+}
+
+function announcesTooMuch(body: Buffer, readMaxBytes: number): boolean {
+  let offset = 0;
+  while (body.length - offset >= ENVELOPE_HEADER_BYTES) {
+    const length = body.readUInt32BE(offset + 1);
+    if (length > readMaxBytes) return true;
+    offset += ENVELOPE_HEADER_BYTES + length;
+  }
+  return false;
 }
 
 /**
@@ -286,11 +348,11 @@ function answer(
   });
 
   stream.respond(headers, { waitForTrailers: true });
-  stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+  // Before the front door's own listener, which ends a stream whose client is
+  // still sending once the trailers are out: they must be out first.
+  stream.prependOnceListener("wantTrailers", () => stream.sendTrailers(trailers));
   if (body === undefined) stream.end();
   else stream.end(body);
-  // Whatever the client still sends is not read; let it drain.
-  stream.resume();
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | null {

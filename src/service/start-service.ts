@@ -11,13 +11,19 @@ import { rs256Signatures } from "../jwt/rs256-signatures.js";
 import { createKeyPairPool, type KeyPairSource } from "../keys/key-pair-pool.js";
 import type { Logger } from "../log/logger.js";
 import { CallBoundary } from "../rpc/call-boundary.js";
+import { providerAuthCalls } from "../rpc/provider-auth-calls.js";
+import { FailureThrottle } from "../auth/failure-throttle.js";
 import { MasterKeyRing } from "../secrets/master-key-ring.js";
 import { PrivateKeySealer } from "../secrets/private-key-sealer.js";
 import { cryptoRandom, type RandomSource } from "../secrets/random.js";
 import { TokenHasher } from "../secrets/token-hasher.js";
 import { openStore } from "../store/open-store.js";
 import type { ProviderStore } from "../store/provider-store.js";
+import { createGrpcFastPath } from "../server/grpc-fast-path.js";
 import { HttpFrontDoor } from "../server/http-front-door.js";
+import { createRequestListener, HEALTH_WATCH_PATH } from "../server/request-listener.js";
+import { TRANSPORT_LIMITS } from "../server/transport-limits.js";
+import { ServiceHealth } from "./service-health.js";
 
 export interface StartOptions {
   logger: Logger;
@@ -35,7 +41,7 @@ export interface StartOptions {
 export interface RunningService {
   readonly host: string;
   readonly port: number;
-  /** e.g. http://127.0.0.1:8080 */
+  /** e.g. http://127.0.0.1:8080, or https://... with TLS */
   readonly url: string;
   readonly store: ProviderStore;
   /** The printed development token, when the service generated its caller key. */
@@ -46,6 +52,11 @@ export interface RunningService {
 
 // The development token outlives a working day, so a person can keep using it.
 const DEVELOPMENT_TOKEN_LIFETIME_SECONDS = 12 * 3600;
+
+// Probes come every few seconds from each load balancer; one ping a second
+// at most is plenty, and a store slower than that to answer counts as down.
+const HEALTH_CACHE_MS = 1000;
+const HEALTH_PING_TIMEOUT_MS = 1000;
 
 /**
  * startService builds the whole service from its configuration and starts
@@ -92,20 +103,52 @@ export async function startService(config: Config, options: StartOptions): Promi
     orchestrators: new Set(config.orchestrators),
     logger,
     clock,
+    throttle: new FailureThrottle({ ...config.throttle, maxAddresses: 10_000 }),
+    maxCallMs: TRANSPORT_LIMITS.maxTimeoutMs,
   });
 
-  const frontDoor = new HttpFrontDoor({
-    domain,
-    boundary,
+  const health = new ServiceHealth({
+    store,
     logger,
-    grpcFastPath: options.grpcFastPath,
+    now: () => clock.now(),
+    cacheMs: HEALTH_CACHE_MS,
+    pingTimeoutMs: HEALTH_PING_TIMEOUT_MS,
+  });
+  const calls = providerAuthCalls(domain);
+  const listener = createRequestListener({
+    calls,
+    boundary,
+    health,
+    corsOrigins: config.corsOrigins,
+    readMaxBytes: TRANSPORT_LIMITS.readMaxBytes,
+    maxTimeoutMs: TRANSPORT_LIMITS.maxTimeoutMs,
+  });
+  const frontDoor = new HttpFrontDoor({
+    listener,
+    takeStream:
+      options.grpcFastPath === false
+        ? undefined
+        : createGrpcFastPath({
+            calls,
+            boundary,
+            readMaxBytes: TRANSPORT_LIMITS.readMaxBytes,
+            maxTimeoutMs: TRANSPORT_LIMITS.maxTimeoutMs,
+          }),
+    tls: config.tls,
+    longLivedPaths: new Set([HEALTH_WATCH_PATH]),
   });
   const address = await frontDoor.listen(config.host, config.port);
   const port = (address as AddressInfo).port;
   const host = config.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const scheme = config.tls === undefined ? "http" : "https";
+  const url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
-  logger.log("info", "listening", { url, store: store.kind });
+  logger.log("info", "listening", {
+    url,
+    store: store.kind,
+    tls: config.tls === undefined ? undefined : config.tls.clientCa === undefined ? "on" : "mtls",
+    cors_origins: config.corsOrigins.length > 0 ? config.corsOrigins : undefined,
+  });
 
   return {
     host,
@@ -114,6 +157,8 @@ export async function startService(config: Config, options: StartOptions): Promi
     store,
     developmentToken,
     async close() {
+      // Probes hear NOT_SERVING, and Watch streams end, before the port closes.
+      health.stop();
       await frontDoor.close(config.shutdownGraceMs);
       keyPairs.close();
       await signatures.close();

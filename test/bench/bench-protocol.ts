@@ -66,4 +66,6 @@ export interface ServerReady {
 export interface BenchServerOptions {
   /** The name of a store factory in store-factories.ts. */
   store: string;
+  /** Where the store's server is, for stores that have one. */
+  storeUri?: string;
 }

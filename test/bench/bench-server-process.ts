@@ -20,6 +20,7 @@ export interface ServerPlacement {
 /** StartServerOptions configure one bench server process. */
 export interface StartServerOptions extends ServerPlacement {
   store: string;
+  storeUri?: string;
   /** PROVIDER_AUTH_ variables on top of the bench's defaults. */
   env?: Record<string, string>;
 }
@@ -82,7 +83,7 @@ export class BenchServer {
 
   /** start launches a server process and waits until it listens. */
   static async start(options: StartServerOptions): Promise<BenchServer> {
-    const serverOptions: BenchServerOptions = { store: options.store };
+    const serverOptions: BenchServerOptions = { store: options.store, storeUri: options.storeUri };
     const child = spawnPinned(
       options.cpus,
       process.execPath,

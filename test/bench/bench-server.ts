@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   // so it owns the master key ring and hands it to the service.
   const ring = MasterKeyRing.generate(cryptoRandom);
   const config = { ...loadConfig(process.env), host: "127.0.0.1", port: 0, masterKeys: ring };
-  const store = await storeFactory(options.store).open();
+  const store = await storeFactory(options.store).open(options.storeUri);
   const keyPairs = createKeyPairPool(config.keyPoolSize);
   const seeder = new ProviderSeeder({
     store,

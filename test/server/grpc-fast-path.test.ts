@@ -112,6 +112,8 @@ const CASES: Case[] = [
   { name: "timeout", path: REFRESH, headers: { "grpc-timeout": "5S" }, body: one },
   { name: "timeout too long", path: REFRESH, headers: { "grpc-timeout": "100M" }, body: one },
   { name: "timeout malformed", path: REFRESH, headers: { "grpc-timeout": "soon" }, body: one },
+  { name: "deadline already passed", path: REFRESH, headers: { "grpc-timeout": "0m" }, body: one },
+  { name: "with an Origin", path: REFRESH, headers: { origin: "https://example.org" }, body: one },
   { name: "unknown encoding", path: REFRESH, headers: { "grpc-encoding": "zstd" }, body: one },
   {
     name: "compressed without encoding",
