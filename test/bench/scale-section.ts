@@ -46,6 +46,15 @@ async function scaleOneStore(ctx: BenchContext, factory: StoreFactory, prepared:
   );
 
   for (const { size, cache } of runs) {
+    if (factory.largest !== undefined && size > factory.largest.providers) {
+      ctx.report.add({
+        section: "scale",
+        measurement: `Refresh, ${size.toLocaleString("en-US")} providers, ${factory.label}`,
+        cores: "1",
+        note: factory.largest.why,
+      });
+      continue;
+    }
     const env: Record<string, string> =
       cache === undefined ? {} : { PROVIDER_AUTH_SIGNING_KEY_CACHE_SIZE: String(cache) };
     const server = { cpus: SERVER_CORE, store: factory.name, storeUri: prepared.uri, env };
