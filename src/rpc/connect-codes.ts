@@ -39,21 +39,28 @@ export function domainAbortSignal(
 ): AbortSignal {
   const controller = new AbortController();
   const forward = () => {
-    const remaining = remainingMs();
-    const overdue = remaining !== undefined && remaining <= DEADLINE_SLACK_MS;
-    controller.abort(abortReason(overdue ? DEADLINE_PASSED : signal.reason));
+    const deadline = ConnectError.from(signal.reason).code === Code.DeadlineExceeded;
+    controller.abort(callAbortReason(deadline, remainingMs()));
   };
   if (signal.aborted) forward();
   else signal.addEventListener("abort", forward, { once: true });
   return controller.signal;
 }
 
-const DEADLINE_PASSED = new ConnectError("the deadline passed", Code.DeadlineExceeded);
 // More than a request's trip to the server and into a handler, even on a busy machine.
 const DEADLINE_SLACK_MS = 50;
 
-function abortReason(reason: unknown): DomainError {
-  if (ConnectError.from(reason).code === Code.DeadlineExceeded) {
+/**
+ * callAbortReason is the DomainError for a call nobody waits for any more:
+ * its deadline passed (or the client cancelled within DEADLINE_SLACK_MS of
+ * it, see domainAbortSignal), or the client cancelled it.
+ */
+export function callAbortReason(
+  deadlinePassed: boolean,
+  remainingMs: number | undefined,
+): DomainError {
+  const overdue = remainingMs !== undefined && remainingMs <= DEADLINE_SLACK_MS;
+  if (deadlinePassed || overdue) {
     return new DomainError("deadline_exceeded", "the call's deadline passed before it finished", {
       reason: "client_deadline",
     });

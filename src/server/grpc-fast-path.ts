@@ -12,8 +12,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import {
   compressionNegotiate,
-  createDeadlineSignal,
-  createLinkedAbortController,
   encodeEnvelope,
   envelopeCompress,
   envelopeDecompress,
@@ -38,7 +36,7 @@ import {
 import type { RpcName } from "../auth/call-policy.js";
 import { internalError, isDomainError } from "../domain/errors.js";
 import type { CallBoundary, CallRecord } from "../rpc/call-boundary.js";
-import { domainAbortSignal, toConnectError } from "../rpc/connect-codes.js";
+import { callAbortReason, toConnectError } from "../rpc/connect-codes.js";
 import type { ProviderAuthCalls } from "../rpc/provider-auth-calls.js";
 
 /** GrpcFastPathOptions are what the fast path shares with the Connect handlers. */
@@ -138,15 +136,21 @@ async function serve(
     headerAcceptEncoding,
   );
   const timeout = parseTimeout(header(headers, headerTimeout), options.maxTimeoutMs);
-  // As Connect does: the client's deadline runs from here, and the call is
-  // cancelled when its stream closes before the answer.
-  const deadline = createDeadlineSignal(timeout.timeoutMs);
+  // As on the Connect path: the client's deadline runs from here, and the
+  // call is cancelled if its stream closes before the answer. One signal
+  // carries both, and nothing is left listening once the call is over.
+  const stop = new AbortController();
   const deadlineAt =
     timeout.timeoutMs === undefined ? undefined : performance.now() + timeout.timeoutMs;
   const remainingMs = () => (deadlineAt === undefined ? undefined : deadlineAt - performance.now());
-  const closed = new AbortController();
-  stream.once("close", () => closed.abort());
-  const callSignal = createLinkedAbortController(deadline.signal, closed.signal).signal;
+  const onDeadline = () => stop.abort(callAbortReason(true, remainingMs()));
+  const onClose = () => stop.abort(callAbortReason(false, remainingMs()));
+  const timer =
+    timeout.timeoutMs === undefined || timeout.timeoutMs <= 0
+      ? undefined
+      : setTimeout(onDeadline, timeout.timeoutMs);
+  if (timeout.timeoutMs !== undefined && timeout.timeoutMs <= 0) onDeadline();
+  stream.once("close", onClose);
   const responseHeaders: OutgoingHttpHeaders = {
     ":status": 200,
     "content-type": contentTypeProto,
@@ -191,7 +195,7 @@ async function serve(
       authorization: header(headers, "authorization") ?? undefined,
       peer,
       protocol: "grpc",
-      signal: domainAbortSignal(callSignal, remainingMs),
+      signal: stop.signal,
     };
     let response;
     try {
@@ -210,7 +214,8 @@ async function serve(
     );
     answer(stream, responseHeaders, encodeEnvelope(envelope.flags, envelope.data), undefined);
   } finally {
-    deadline.cleanup();
+    clearTimeout(timer);
+    stream.off("close", onClose);
   }
 }
 

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { accessSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -10,10 +9,11 @@ import {
   type LoadSpec,
   type RunningLoad,
 } from "./load-generator.js";
+import { findOrInstallPeer, peersBinDir, PEER_TOOLS } from "../peers/install-peers.js";
 import { spawnPinned, watchCpu } from "./pinned-spawn.js";
 
-/** The ghz release the bench is written against. */
-export const GHZ_VERSION = "v0.121.0";
+/** The ghz release the bench is written against, pinned with the other test peers. */
+export const GHZ_VERSION = PEER_TOOLS.ghz.version;
 
 interface GhzReport {
   count: number;
@@ -26,25 +26,21 @@ interface GhzReport {
 }
 
 const NS_PER_MS = 1e6;
-const GO_INSTALL_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * findGhz returns the path of ghz under `<repo>/.cache/peers/bin`, installing
- * it there with `go install` when `install` is set and Go is on the PATH.
+ * findGhz returns the path of ghz under `<repo>/.cache/peers/bin`. With
+ * `install` set it builds it there first when missing, as the test peers are
+ * built (`GOBIN=<repo>/.cache/peers/bin go install ...@v0.121.0`).
  */
-export function findGhz(repoRoot: string, install: boolean): string | undefined {
-  const bin = join(repoRoot, ".cache", "peers", "bin");
-  const path = join(bin, "ghz");
+export async function findGhz(install: boolean): Promise<string | undefined> {
+  const path = join(peersBinDir(), "ghz");
   if (isExecutable(path)) return path;
   if (!install) return undefined;
-
-  mkdirSync(bin, { recursive: true });
-  const built = spawnSync("go", ["install", `github.com/bojand/ghz/cmd/ghz@${GHZ_VERSION}`], {
-    env: { ...process.env, GOBIN: bin },
-    stdio: ["ignore", "ignore", "inherit"],
-    timeout: GO_INSTALL_TIMEOUT_MS,
-  });
-  return built.status === 0 && isExecutable(path) ? path : undefined;
+  try {
+    return await findOrInstallPeer("ghz");
+  } catch {
+    return undefined;
+  }
 }
 
 function isExecutable(path: string): boolean {

@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 
 import type { BenchContext } from "./bench-context.js";
 import { benchOptions } from "./bench-options.js";
 import { BenchReport } from "./bench-report.js";
+import { repoRoot } from "../peers/install-peers.js";
 import { findGhz, GhzLoad } from "./ghz-load.js";
 import { keyGenerationSection } from "./key-generation-section.js";
 import { limitSection } from "./limit-section.js";
@@ -17,8 +17,7 @@ import { serviceSection } from "./service-section.js";
 import { stallSection } from "./stall-section.js";
 import { checkTargets } from "./targets.js";
 
-// Compiled to dist/test/bench/, three levels below the repository.
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const REPO_ROOT = repoRoot();
 const OUTPUT_DIR = join(REPO_ROOT, ".cache", "bench");
 /** Where each run leaves its table as JSON (git-ignored with the rest of .cache/). */
 export const LATEST_JSON = join(OUTPUT_DIR, "latest.json");
@@ -44,7 +43,7 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     options,
     report,
-    load: loadGenerator(options.smoke),
+    load: await loadGenerator(options.smoke),
     cores: availableParallelism(),
     measured: {
       oneCore: {},
@@ -105,10 +104,10 @@ function loadAverage(): string {
 
 // ghz when it is there (or can be built, outside smoke runs, which must stay
 // quick); otherwise a Node load process, which needs nothing more.
-function loadGenerator(smoke: boolean): LoadGenerator {
+async function loadGenerator(smoke: boolean): Promise<LoadGenerator> {
   const scratch = join(OUTPUT_DIR, "tmp");
   if (process.env["BENCH_LOAD"] === "node") return new NodeLoad(scratch, "BENCH_LOAD=node");
-  const ghz = findGhz(REPO_ROOT, !smoke);
+  const ghz = await findGhz(!smoke);
   if (ghz !== undefined) return new GhzLoad(ghz, REPO_ROOT, scratch);
   return new NodeLoad(
     scratch,
