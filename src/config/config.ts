@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { JSONWebKeySet } from "jose";
 
 import { DEFAULT_ORCHESTRATORS } from "../auth/call-policy.js";
+import { SIGNING_KEY_CACHE_ENTRIES } from "../domain/signing-keys.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { MasterKeyRing } from "../secrets/master-key-ring.js";
 import {
@@ -38,6 +39,8 @@ export interface Config {
   /** The master key ring, or undefined to generate one for the embedded mode. */
   masterKeys: MasterKeyRing | undefined;
   keyPoolSize: number;
+  /** How many providers' imported private keys are kept (about 6 KiB each once used). */
+  signingKeyCacheSize: number;
   throttle: { burst: number; windowSeconds: number };
   logLevel: LogLevel;
   shutdownGraceMs: number;
@@ -107,6 +110,12 @@ export function loadConfig(env: Env): Config {
     orchestrators: readList(env, `${PREFIX}ORCHESTRATORS`, DEFAULT_ORCHESTRATORS),
     masterKeys,
     keyPoolSize: readInteger(env, `${PREFIX}KEY_POOL_SIZE`, 8, { min: 0, max: 1000 }),
+    signingKeyCacheSize: readInteger(
+      env,
+      `${PREFIX}SIGNING_KEY_CACHE_SIZE`,
+      SIGNING_KEY_CACHE_ENTRIES,
+      { min: 1, max: 1_000_000 },
+    ),
     throttle: {
       burst: readInteger(env, `${PREFIX}THROTTLE_FAILURES`, 20, { min: 0, max: 1_000_000 }),
       windowSeconds: readInteger(env, `${PREFIX}THROTTLE_WINDOW_SECONDS`, 60, {

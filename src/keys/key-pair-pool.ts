@@ -1,3 +1,4 @@
+import { keyGenerationThreads } from "./key-generation-threads.js";
 import { generateRsaKeyPair, type RsaKeyPair } from "./rsa-key-pair.js";
 
 /** KeyPairSource hands out fresh key pairs, each to exactly one taker. */
@@ -12,6 +13,22 @@ export interface KeyPairPoolOptions {
   /** How many background generations may run at once; keep it below the core count. */
   concurrency: number;
   generate?: () => Promise<RsaKeyPair>;
+  /** Releases what `generate` holds, when the pool closes. */
+  release?: () => void;
+}
+
+/**
+ * createKeyPairPool is the pool the service runs with: `size` pairs kept
+ * ready, refilled one at a time on low-priority key-generation threads.
+ */
+export function createKeyPairPool(size: number): KeyPairPool {
+  const threads = keyGenerationThreads();
+  return new KeyPairPool({
+    size,
+    concurrency: 1,
+    generate: threads.generate,
+    release: () => void threads.close(),
+  });
 }
 
 /**
@@ -52,8 +69,10 @@ export class KeyPairPool implements KeyPairSource {
 
   /** close stops refilling; pairs in the pool are dropped. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.ready.length = 0;
+    this.options.release?.();
   }
 
   private refill(): void {

@@ -35,7 +35,7 @@ export function authProvidersHandlers(
       authorization: context.requestHeader.get("authorization") ?? undefined,
       peer: context.values.get(PEER_ADDRESS),
       protocol: context.protocolName,
-      signal: domainAbortSignal(context.signal),
+      signal: domainAbortSignal(context.signal, () => context.timeoutMs()),
     };
     try {
       return await boundary.run(call, work);

@@ -27,17 +27,40 @@ export function toConnectError(error: DomainError): ConnectError {
  * domainAbortSignal follows a Connect handler's signal, which aborts on the
  * client's deadline or when the client goes away, and gives the boundary a
  * DomainError as the reason, so the boundary never needs to know Connect.
+ * `remainingMs` tells how much of the client's deadline is left, if it set
+ * one. A client whose deadline passes cancels its stream a little before the
+ * server's own timer fires (its clock started before the request arrived),
+ * and which of the two the server sees first is chance; so a cancel that
+ * comes that close to the deadline counts as the deadline.
  */
-export function domainAbortSignal(signal: AbortSignal): AbortSignal {
+export function domainAbortSignal(
+  signal: AbortSignal,
+  remainingMs: () => number | undefined = () => undefined,
+): AbortSignal {
   const controller = new AbortController();
-  const forward = () => controller.abort(abortReason(signal.reason));
+  const forward = () => {
+    const deadline = ConnectError.from(signal.reason).code === Code.DeadlineExceeded;
+    controller.abort(callAbortReason(deadline, remainingMs()));
+  };
   if (signal.aborted) forward();
   else signal.addEventListener("abort", forward, { once: true });
   return controller.signal;
 }
 
-function abortReason(reason: unknown): DomainError {
-  if (ConnectError.from(reason).code === Code.DeadlineExceeded) {
+// More than a request's trip to the server and into a handler, even on a busy machine.
+const DEADLINE_SLACK_MS = 50;
+
+/**
+ * callAbortReason is the DomainError for a call nobody waits for any more:
+ * its deadline passed (or the client cancelled within DEADLINE_SLACK_MS of
+ * it, see domainAbortSignal), or the client cancelled it.
+ */
+export function callAbortReason(
+  deadlinePassed: boolean,
+  remainingMs: number | undefined,
+): DomainError {
+  const overdue = remainingMs !== undefined && remainingMs <= DEADLINE_SLACK_MS;
+  if (deadlinePassed || overdue) {
     return new DomainError("deadline_exceeded", "the call's deadline passed before it finished", {
       reason: "client_deadline",
     });

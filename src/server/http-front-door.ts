@@ -9,6 +9,11 @@ import { TRANSPORT_LIMITS as LIMITS } from "./transport-limits.js";
 /** HttpFrontDoorOptions are what to answer with and how the port speaks. */
 export interface HttpFrontDoorOptions {
   listener: RequestListener;
+  /**
+   * Answers some HTTP/2 streams before the compatibility layer that feeds
+   * `listener` sees them; it returns whether it took the stream.
+   */
+  takeStream?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   /** With TLS, the port speaks HTTPS only; without, cleartext HTTP/1.1 and HTTP/2. */
   tls: TlsConfig | undefined;
   /** Paths of streams that may stay quiet for long, exempt from the stream idle timeout. */
@@ -119,6 +124,7 @@ export class HttpFrontDoor {
       { maxSessionMemory: LIMITS.http2MaxSessionMemoryMb, settings: HTTP2_SETTINGS },
       listener,
     );
+    this.offerStreams(h2c);
     this.limitHttp2(h2c);
 
     // The HTTP/1.1 server owns the listening socket, so its timeouts and
@@ -162,9 +168,24 @@ export class HttpFrontDoor {
       maxHeaderSize: LIMITS.maxHeaderBytes,
     };
     Object.assign(server, knobs);
+    this.offerStreams(server);
     this.limitHttp2(server);
     server.on("connection", (socket: Socket) => this.track(socket));
     return server;
+  }
+
+  // The compatibility layer listens for "stream" from the moment the server
+  // is made; takeStream gets each stream first, and the rest go on to it.
+  // The limits added after this apply to every stream alike.
+  private offerStreams(server: http2.Http2Server | http2.Http2SecureServer): void {
+    const take = this.options.takeStream;
+    if (take === undefined) return;
+    const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
+    server.removeAllListeners("stream");
+    server.on("stream", (stream: http2.ServerHttp2Stream, headers, ...rest: unknown[]) => {
+      if (take(stream, headers)) return;
+      for (const listener of compat) listener.call(server, stream, headers, ...rest);
+    });
   }
 
   private limitHttp2(server: http2.Http2Server | http2.Http2SecureServer): void {

@@ -7,7 +7,8 @@ import { SigningKeys } from "../domain/signing-keys.js";
 import { AccessTokenSigner } from "../jwt/access-tokens.js";
 import { CallerTokenVerifier, type TrustedCallerKeys } from "../jwt/caller-tokens.js";
 import { createDevelopmentCaller } from "../jwt/development-caller.js";
-import { KeyPairPool } from "../keys/key-pair-pool.js";
+import { rs256Signatures } from "../jwt/rs256-signatures.js";
+import { createKeyPairPool, type KeyPairSource } from "../keys/key-pair-pool.js";
 import type { Logger } from "../log/logger.js";
 import { CallBoundary } from "../rpc/call-boundary.js";
 import { providerAuthCalls } from "../rpc/provider-auth-calls.js";
@@ -18,6 +19,7 @@ import { cryptoRandom, type RandomSource } from "../secrets/random.js";
 import { TokenHasher } from "../secrets/token-hasher.js";
 import { openStore } from "../store/open-store.js";
 import type { ProviderStore } from "../store/provider-store.js";
+import { createGrpcFastPath } from "../server/grpc-fast-path.js";
 import { HttpFrontDoor } from "../server/http-front-door.js";
 import { createRequestListener, HEALTH_WATCH_PATH } from "../server/request-listener.js";
 import { TRANSPORT_LIMITS } from "../server/transport-limits.js";
@@ -29,6 +31,10 @@ export interface StartOptions {
   random?: RandomSource;
   /** A store to use instead of the one the configuration names (tests). */
   store?: ProviderStore;
+  /** A key pair source to use instead of the configured pool (tests and benchmarks). */
+  keyPairs?: KeyPairSource;
+  /** false serves Refresh over gRPC through Connect too (tests that compare the paths). */
+  grpcFastPath?: boolean;
 }
 
 /** RunningService is a started service: where it listens and how to stop it. */
@@ -67,7 +73,8 @@ export async function startService(config: Config, options: StartOptions): Promi
 
   const store = options.store ?? (await openStore(config));
   const sealer = new PrivateKeySealer(ring, random);
-  const keyPairs = new KeyPairPool({ size: config.keyPoolSize, concurrency: 1 });
+  const signatures = rs256Signatures(config.signingKeyCacheSize);
+  const keyPairs = options.keyPairs ?? createKeyPairPool(config.keyPoolSize);
 
   const domain = new ProviderAuth({
     store,
@@ -76,11 +83,11 @@ export async function startService(config: Config, options: StartOptions): Promi
     hasher: new TokenHasher(ring),
     sealer,
     keyPairs,
-    signingKeys: new SigningKeys(sealer),
-    signer: new AccessTokenSigner({
-      issuer: config.issuer,
-      lifetimeSeconds: config.accessTokenTtlSeconds,
-    }),
+    signingKeys: new SigningKeys(sealer, config.signingKeyCacheSize),
+    signer: new AccessTokenSigner(
+      { issuer: config.issuer, lifetimeSeconds: config.accessTokenTtlSeconds },
+      signatures,
+    ),
     policy: {
       claimRetryWindowMs: config.claimRetryWindowSeconds * 1000,
       claimTokenTtlMs: config.claimTokenTtlSeconds * 1000,
@@ -107,8 +114,9 @@ export async function startService(config: Config, options: StartOptions): Promi
     cacheMs: HEALTH_CACHE_MS,
     pingTimeoutMs: HEALTH_PING_TIMEOUT_MS,
   });
+  const calls = providerAuthCalls(domain);
   const listener = createRequestListener({
-    calls: providerAuthCalls(domain),
+    calls,
     boundary,
     health,
     corsOrigins: config.corsOrigins,
@@ -117,6 +125,15 @@ export async function startService(config: Config, options: StartOptions): Promi
   });
   const frontDoor = new HttpFrontDoor({
     listener,
+    takeStream:
+      options.grpcFastPath === false
+        ? undefined
+        : createGrpcFastPath({
+            calls,
+            boundary,
+            readMaxBytes: TRANSPORT_LIMITS.readMaxBytes,
+            maxTimeoutMs: TRANSPORT_LIMITS.maxTimeoutMs,
+          }),
     tls: config.tls,
     longLivedPaths: new Set([HEALTH_WATCH_PATH]),
   });
@@ -144,6 +161,7 @@ export async function startService(config: Config, options: StartOptions): Promi
       health.stop();
       await frontDoor.close(config.shutdownGraceMs);
       keyPairs.close();
+      await signatures.close();
       await store.close();
       logger.log("info", "stopped");
     },

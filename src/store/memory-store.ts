@@ -102,6 +102,19 @@ export class MemoryStore implements ProviderStore {
   }
 }
 
+// Records are plain data: strings, numbers, null, arrays and plain objects.
+// Strings cannot be changed in place, so only the containers need copying;
+// structuredClone would also copy every string (the sealed key alone is
+// 1.6 KB) on every lookup, several times the cost and all of it garbage.
 function copy(record: ProviderRecord): ProviderRecord {
-  return structuredClone(record);
+  return copyPlain(record);
+}
+
+function copyPlain<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copyPlain) as T;
+  if (value === null || typeof value !== "object") return value;
+
+  const copied: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) copied[key] = copyPlain(field);
+  return copied as T;
 }

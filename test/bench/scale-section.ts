@@ -1,0 +1,102 @@
+import { SIGNING_KEY_CACHE_ENTRIES } from "../../src/domain/signing-keys.js";
+import { mebibytes, refreshRequests, withServer, type BenchContext } from "./bench-context.js";
+import { bestOf, runLoad } from "./load-generator.js";
+import { LOAD_CORE, SERVER_CORE } from "./pinned-spawn.js";
+import { STORE_FACTORIES, type PreparedStore, type StoreFactory } from "./store-factories.js";
+
+/**
+ * scaleSection measures Refresh with 1, 1 000 and 100 000 providers per
+ * store, each in a fresh server pinned to one core, with requests spread at
+ * random over every provider's refresh token (a shuffled round-robin, so at
+ * 100 000 nearly every call meets a key the cache does not hold). Resident
+ * memory is read after the load, with everything seeded and cached. On the
+ * memory store, sizes beyond the default signing-key cache run twice: as
+ * configured by default, and with a cache that holds every provider, to show
+ * what that trade costs.
+ */
+export async function scaleSection(ctx: BenchContext): Promise<void> {
+  for (const factory of STORE_FACTORIES) {
+    const prepared = await factory.prepare(ctx.options.smoke);
+    if ("unavailable" in prepared) {
+      ctx.report.add({
+        section: "scale",
+        measurement: `Refresh, ${factory.label}`,
+        cores: "1",
+        note: prepared.unavailable,
+      });
+      continue;
+    }
+    try {
+      await scaleOneStore(ctx, factory, prepared);
+    } finally {
+      await prepared.dispose();
+    }
+  }
+}
+
+async function scaleOneStore(ctx: BenchContext, factory: StoreFactory, prepared: PreparedStore) {
+  const concurrency = ctx.measured.oneCore.Refresh?.concurrency ?? 16;
+  const runs = ctx.options.scaleSizes.flatMap((size) =>
+    factory.withFullKeyCache && size > SIGNING_KEY_CACHE_ENTRIES
+      ? [
+          { size, cache: undefined },
+          { size, cache: size },
+        ]
+      : [{ size, cache: undefined }],
+  );
+
+  for (const { size, cache } of runs) {
+    if (factory.largest !== undefined && size > factory.largest.providers) {
+      ctx.report.add({
+        section: "scale",
+        measurement: `Refresh, ${size.toLocaleString("en-US")} providers, ${factory.label}`,
+        cores: "1",
+        note: factory.largest.why,
+      });
+      continue;
+    }
+    const env: Record<string, string> =
+      cache === undefined ? {} : { PROVIDER_AUTH_SIGNING_KEY_CACHE_SIZE: String(cache) };
+    const server = { cpus: SERVER_CORE, store: factory.name, storeUri: prepared.uri, env };
+    await withServer(server, async (running) => {
+      await running.waitForKeyPool(Number.MAX_SAFE_INTEGER, 60_000);
+      const seeded = await running.call("seed", { count: size });
+      const refresh = { rpc: "Refresh" as const, requests: refreshRequests(seeded.refreshTokens) };
+
+      await runLoad(ctx.load, running.target, {
+        ...refresh,
+        concurrency: 16,
+        durationS: ctx.options.warmupSeconds,
+        cpus: LOAD_CORE,
+      });
+      const result = await bestOf(ctx.options.repeats, () =>
+        runLoad(ctx.load, running.target, {
+          ...refresh,
+          concurrency,
+          durationS: ctx.options.loadSeconds,
+          cpus: LOAD_CORE,
+        }),
+      );
+      const status = await running.call("status", {});
+      if (cache === undefined) ctx.measured.scale[`${factory.name}|${size}`] = result.rps;
+
+      const failed = result.errors > 0 ? `; ${result.errors} failed: ${result.firstError}` : "";
+      ctx.report.add({
+        section: "scale",
+        measurement:
+          `Refresh, ${size.toLocaleString("en-US")} providers, ${factory.label}` +
+          (cache === undefined ? "" : `, key cache ${cache.toLocaleString("en-US")}`),
+        cores: "1",
+        concurrency,
+        throughput: result.rps,
+        p50Ms: result.p50Ms,
+        p99Ms: result.p99Ms,
+        maxMs: result.maxMs,
+        note:
+          `${prepared.note}rss ${mebibytes(status.rssBytes)}, ` +
+          `heap ${mebibytes(status.heapUsedBytes)}; seeded in ${seeded.seconds.toFixed(1)} s; ` +
+          `best of ${result.runs}${failed}`,
+      });
+    });
+  }
+}
