@@ -37,6 +37,7 @@ import type { RpcName } from "../auth/call-policy.js";
 import { internalError, isDomainError } from "../domain/errors.js";
 import type { CallBoundary, CallRecord } from "../rpc/call-boundary.js";
 import { callAbortReason, toConnectError } from "../rpc/connect-codes.js";
+import { encodeGrpcMessage } from "./transport-answers.js";
 import type { ProviderAuthCalls } from "../rpc/provider-auth-calls.js";
 
 /** GrpcFastPathOptions are what the fast path shares with the Connect handlers. */
@@ -161,9 +162,21 @@ async function serve(
 
   // Connect reports these before it reads any of the body, in this order.
   try {
+    // Refused before the boundary sees the call, so its log line is written here.
+    const refuse = (error: ConnectError, reason: string) => {
+      options.boundary.logRefused({
+        rpc: found.rpc,
+        protocol: "grpc",
+        peer,
+        outcome: codeName(error.code),
+        reason,
+      });
+      answer(stream, responseHeaders, undefined, error);
+    };
+
     const early = compression.error ?? timeout.error;
     if (early !== undefined) {
-      answer(stream, responseHeaders, undefined, early);
+      refuse(early, "refused_by_transport");
       return;
     }
 
@@ -176,17 +189,11 @@ async function serve(
     } catch (error) {
       const refused = asConnectError(error);
       if (refused.code !== Code.Internal || !DECODE_FAILURE.test(refused.rawMessage)) {
-        answer(stream, responseHeaders, undefined, refused);
+        refuse(refused, "refused_by_transport");
         return;
       }
-      options.boundary.logRefused({
-        rpc: found.rpc,
-        protocol: "grpc",
-        peer,
-        reason: "malformed_message",
-      });
       const message = `the request is not a valid ${found.input.typeName} message`;
-      answer(stream, responseHeaders, undefined, new ConnectError(message, Code.InvalidArgument));
+      refuse(new ConnectError(message, Code.InvalidArgument), "malformed_message");
       return;
     }
 
@@ -332,6 +339,11 @@ function incompleteEnvelope(): ConnectError {
   return new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
 }
 
+// Code names as the log writes them, e.g. "resource_exhausted".
+function codeName(code: Code): string {
+  return Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
 function asConnectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
   return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
@@ -349,7 +361,9 @@ function answer(
 
   const trailers: OutgoingHttpHeaders = {};
   setTrailerStatus(new Headers(), error).forEach((value, key) => {
-    trailers[key] = value;
+    // Connect over-escapes the message; send it as the gRPC spec says, the
+    // same way the Connect path's answers are corrected.
+    trailers[key] = key === "grpc-message" ? encodeGrpcMessage(decodeURIComponent(value)) : value;
   });
 
   stream.respond(headers, { waitForTrailers: true });

@@ -164,9 +164,12 @@ function checkGrpcStatus(headers: Headers | undefined, message: string, refused:
   refused(GRPC_CODE_NAMES[Number(code)] ?? "unknown", malformed);
 }
 
-// The gRPC spec's percent-encoding: only `%` and bytes outside printable
-// ASCII are escaped, which is all that every client decodes.
-function encodeGrpcMessage(message: string): string {
+/**
+ * encodeGrpcMessage applies the gRPC spec's percent-encoding to a status
+ * message: only `%` and bytes outside printable ASCII are escaped, which is
+ * all that every client decodes.
+ */
+export function encodeGrpcMessage(message: string): string {
   let encoded = "";
   for (const byte of Buffer.from(message, "utf8")) {
     const printable = byte >= 0x20 && byte <= 0x7e && byte !== 0x25;
