@@ -233,14 +233,15 @@ function asDomainError(error: unknown) {
 /**
  * readBody collects the request body until it ends, or until its outcome is
  * already decided: as soon as an envelope announces more than readMaxBytes
- * (Connect answers then, while the client still sends), or once two
- * envelopes of the largest allowed size are in (Connect decides a unary
- * request from at most its first two), so a client cannot make us hold more.
+ * (Connect answers then, while the client still sends), or once two whole
+ * envelopes are in (Connect decides a unary request from at most its first
+ * two), so a client cannot make us hold more. Chunks are kept in a list and
+ * envelope headers are read once each as they complete: a flood of tiny
+ * frames costs time in proportion to its size, never to its square.
  */
 function readBody(stream: ServerHttp2Stream, readMaxBytes: number): Promise<Buffer | undefined> {
-  const cap = 2 * (ENVELOPE_HEADER_BYTES + readMaxBytes) + 1;
   return new Promise((resolve) => {
-    let received: Buffer = Buffer.alloc(0);
+    const scan = new EnvelopeScan(readMaxBytes);
     let settled = false;
     const settle = (value: Buffer | undefined) => {
       if (settled) return;
@@ -251,12 +252,9 @@ function readBody(stream: ServerHttp2Stream, readMaxBytes: number): Promise<Buff
       resolve(value);
     };
     const onData = (chunk: Buffer) => {
-      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-      if (received.length >= cap || announcesTooMuch(received, readMaxBytes)) {
-        settle(received);
-      }
+      if (scan.add(chunk)) settle(scan.body());
     };
-    const onEnd = () => settle(received);
+    const onEnd = () => settle(scan.body());
     // A client that resets or goes away gets no answer, as from Connect.
     const onClose = () => settle(undefined);
 
@@ -266,14 +264,59 @@ function readBody(stream: ServerHttp2Stream, readMaxBytes: number): Promise<Buff
   });
 }
 
-function announcesTooMuch(body: Buffer, readMaxBytes: number): boolean {
-  let offset = 0;
-  while (body.length - offset >= ENVELOPE_HEADER_BYTES) {
-    const length = body.readUInt32BE(offset + 1);
-    if (length > readMaxBytes) return true;
-    offset += ENVELOPE_HEADER_BYTES + length;
+/** EnvelopeScan follows gRPC envelope boundaries across chunks, reading each header once. */
+class EnvelopeScan {
+  private readonly chunks: Buffer[] = [];
+  private received = 0;
+  // Where the next envelope header starts, where the envelope whose header
+  // has been read ends, and how many whole envelopes are in.
+  private nextHeader = 0;
+  private pendingEnd: number | undefined;
+  private envelopes = 0;
+
+  constructor(private readonly readMaxBytes: number) {}
+
+  /** add takes one chunk and tells whether the request's outcome is decided. */
+  add(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    this.received += chunk.length;
+
+    for (;;) {
+      if (this.pendingEnd === undefined) {
+        if (this.received - this.nextHeader < ENVELOPE_HEADER_BYTES) return false;
+        const length = this.readLength(this.nextHeader + 1);
+        if (length > this.readMaxBytes) return true;
+        this.pendingEnd = this.nextHeader + ENVELOPE_HEADER_BYTES + length;
+      }
+      if (this.pendingEnd > this.received) return false;
+
+      this.nextHeader = this.pendingEnd;
+      this.pendingEnd = undefined;
+      this.envelopes += 1;
+      if (this.envelopes >= 2) return true;
+    }
   }
-  return false;
+
+  /** body is everything received so far, as one buffer. */
+  body(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+
+  // Reads the 4-byte big-endian length at `offset`, which may span chunks.
+  private readLength(offset: number): number {
+    let value = 0;
+    for (let i = 0; i < 4; i++) value = value * 256 + this.byteAt(offset + i);
+    return value;
+  }
+
+  private byteAt(offset: number): number {
+    let start = 0;
+    for (const chunk of this.chunks) {
+      if (offset < start + chunk.length) return chunk[offset - start]!;
+      start += chunk.length;
+    }
+    throw new Error("offset past the received bytes");
+  }
 }
 
 /**
