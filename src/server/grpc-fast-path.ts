@@ -37,7 +37,7 @@ import type { RpcName } from "../auth/call-policy.js";
 import { internalError, isDomainError } from "../domain/errors.js";
 import type { CallBoundary, CallRecord } from "../rpc/call-boundary.js";
 import { callAbortReason, toConnectError } from "../rpc/connect-codes.js";
-import { encodeGrpcMessage } from "./transport-answers.js";
+import { DECODE_FAILURE, encodeGrpcMessage } from "./transport-answers.js";
 import type { ProviderAuthCalls } from "../rpc/provider-auth-calls.js";
 
 /** GrpcFastPathOptions are what the fast path shares with the Connect handlers. */
@@ -92,8 +92,6 @@ function route<I extends DescMessage, O extends DescMessage>(
 const ACCEPT_COMPRESSION: Compression[] = [compressionGzip, compressionBrotli];
 const COMPRESS_MIN_BYTES = 1024;
 const ENVELOPE_HEADER_BYTES = 5;
-// Connect's decoder failure, which the Connect path answers as a malformed request.
-const DECODE_FAILURE = /^parse binary: /;
 
 /**
  * createGrpcFastPath answers plain gRPC calls of Refresh and

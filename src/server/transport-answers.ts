@@ -31,8 +31,13 @@ export interface RefusedRequest {
   contextValues: ContextValues | undefined;
 }
 
-// Connect's decoder failure, server side: only request parsing says this.
-const DECODE_FAILURE = /^parse binary: /;
+/**
+ * DECODE_FAILURE matches the INTERNAL messages Connect gives for a request
+ * message that does not decode or decompress: on the server only a client's
+ * bytes cause these.
+ */
+export const DECODE_FAILURE =
+  /^(parse binary: |decompression failed|received compressed envelope, but do not know how)/;
 const GRPC_INTERNAL = "13";
 const GRPC_INVALID_ARGUMENT = "3";
 // A gRPC-Web trailer frame: flag byte 0x80, then a 4-byte length.

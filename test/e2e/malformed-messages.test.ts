@@ -71,6 +71,16 @@ describe("requests whose protobuf message does not decode", () => {
     });
   });
 
+  it("are 400 invalid_argument when their compression does not decode", async () => {
+    const response = await fetch(test.service.url + REGISTER, {
+      method: "POST",
+      headers: { "content-type": "application/proto", "content-encoding": "br" },
+      body: Buffer.from([0x01, 0x02, 0x03]),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code: string }).code).toBe("invalid_argument");
+  });
+
   it("are INVALID_ARGUMENT over gRPC-Web", async () => {
     const response = await fetch(test.service.url + REGISTER, {
       method: "POST",
