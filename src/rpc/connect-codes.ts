@@ -69,3 +69,9 @@ export function callAbortReason(
     reason: "client_cancelled",
   });
 }
+
+/** codeName spells a wire code as the log writes it, e.g. "resource_exhausted". */
+export function codeName(code: Code): string {
+  const name = Code[code] as string | undefined;
+  return name === undefined ? "unknown" : name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}

@@ -36,7 +36,7 @@ import {
 import type { RpcName } from "../auth/call-policy.js";
 import { internalError, isDomainError } from "../domain/errors.js";
 import type { CallBoundary, CallRecord } from "../rpc/call-boundary.js";
-import { callAbortReason, toConnectError } from "../rpc/connect-codes.js";
+import { callAbortReason, codeName, toConnectError } from "../rpc/connect-codes.js";
 import { DECODE_FAILURE, encodeGrpcMessage } from "./transport-answers.js";
 import type { ProviderAuthCalls } from "../rpc/provider-auth-calls.js";
 
@@ -378,11 +378,6 @@ async function singleMessage(
 
 function incompleteEnvelope(): ConnectError {
   return new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-}
-
-// Code names as the log writes them, e.g. "resource_exhausted".
-function codeName(code: Code): string {
-  return Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
 function asConnectError(error: unknown): ConnectError {

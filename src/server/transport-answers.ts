@@ -1,9 +1,11 @@
-import type { ContextValues } from "@connectrpc/connect";
+import type { Code, ContextValues } from "@connectrpc/connect";
 import type {
   UniversalHandler,
   UniversalServerRequest,
   UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
+
+import { codeName } from "../rpc/connect-codes.js";
 
 /**
  * Three corrections to the answers Connect gives before or around our
@@ -82,27 +84,6 @@ export function correctTransportAnswers(
 
 type Refused = (outcome: string, malformed: boolean) => void;
 
-// gRPC status numbers by Connect's code names, for the log.
-const GRPC_CODE_NAMES = [
-  "ok",
-  "canceled",
-  "unknown",
-  "invalid_argument",
-  "deadline_exceeded",
-  "not_found",
-  "already_exists",
-  "permission_denied",
-  "resource_exhausted",
-  "failed_precondition",
-  "aborted",
-  "out_of_range",
-  "unimplemented",
-  "internal",
-  "unavailable",
-  "data_loss",
-  "unauthenticated",
-];
-
 function protocolOf(response: UniversalServerResponse): string {
   const contentType = response.header?.get("content-type") ?? "";
   if (contentType.startsWith("application/grpc-web")) return "grpc-web";
@@ -166,7 +147,7 @@ function checkGrpcStatus(headers: Headers | undefined, message: string, refused:
   headers.set("grpc-message", encodeGrpcMessage(malformed ? message : detail));
 
   const code = malformed ? GRPC_INVALID_ARGUMENT : status;
-  refused(GRPC_CODE_NAMES[Number(code)] ?? "unknown", malformed);
+  refused(codeName(Number(code) as Code), malformed);
 }
 
 /**

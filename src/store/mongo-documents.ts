@@ -7,25 +7,7 @@ import type { ProviderRecord } from "./provider-store.js";
  * document's `_id`, so MongoDB's built-in unique `_id` index is what makes an
  * id taken, and every other field keeps its record name.
  */
-export interface ProviderDocument {
-  _id: string;
-  version: number;
-  keyVersion: number;
-  publicKey: string;
-  sealedPrivateKey: {
-    masterKeyId: string;
-    iv: string;
-    ciphertext: string;
-    tag: string;
-  };
-  claimTokenHash: string | null;
-  claimValidUntil: number;
-  claimedAt: number | null;
-  refreshTokenHash: string | null;
-  retiredRefreshTokenHashes: string[];
-  createdAt: number;
-  updatedAt: number;
-}
+export type ProviderDocument = Omit<ProviderRecord, "id"> & { _id: string };
 
 /** MongoLookup names the four ways the store finds records, each backed by an index. */
 export type MongoLookup = "id" | "claimTokenHash" | "refreshTokenHash" | "retiredRefreshTokenHash";
